@@ -1,0 +1,61 @@
+// Command line of the node host.
+
+import { DEFAULT_LISTEN, startNodeServer, type NodeServerOptions } from "./server.js";
+
+const USAGE = `usage: npm start -- [options]
+  --listen HOST:PORT        where to listen (default ${DEFAULT_LISTEN})
+  --data DIR                host key, authorized_keys, password hash (default ./.data)
+  --authorized-keys FILE    authorized keys (default DIR/authorized_keys)
+  --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
+  --banner TEXT             text shown before login
+  --help                    this text`;
+
+export function parseArgs(argv: string[]): NodeServerOptions {
+  const o: NodeServerOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--listen": o.listen = value(); break;
+      case "--data": o.dataDir = value(); break;
+      case "--authorized-keys": o.authorizedKeys = value(); break;
+      case "--banner": o.banner = value(); break;
+      case "--crypto": {
+        const v = value();
+        if (v !== "node" && v !== "noble") throw new Error(`--crypto takes node or noble, not "${v}"`);
+        o.crypto = v;
+        break;
+      }
+      case "--help": case "-h":
+        process.stdout.write(USAGE + "\n");
+        process.exit(0);
+      default:
+        throw new Error(`unknown option "${a}"\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let options: NodeServerOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const server = await startNodeServer(options);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: closing sessions\n`);
+    server.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}

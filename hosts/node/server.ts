@@ -1,0 +1,152 @@
+// The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
+
+import { randomFillSync } from "node:crypto";
+import { hostname } from "node:os";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { DeviceApps } from "../../modules/console/apps.js";
+import { createNobleProvider } from "../../modules/crypto/noble.js";
+import type { CryptoProvider } from "../../modules/crypto/provider.js";
+import type { ServerConnection } from "../../modules/ssh/connection.js";
+import { verifyPassword } from "../../modules/ssh/password.js";
+import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
+import { createNodeProvider } from "./crypto_node.js";
+import { AuthorizedKeysFile, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
+
+export const DEFAULT_LISTEN = "127.0.0.1:2222";
+/** A socket we closed gets this long to flush before it is destroyed. */
+const CLOSE_LINGER_MS = 2000;
+/** How often connections are checked for timeouts and rekey. */
+const TICK_MS = 1000;
+
+export interface NodeServerOptions {
+  listen?: string;
+  dataDir?: string;
+  authorizedKeys?: string;
+  crypto?: "node" | "noble";
+  limits?: Partial<ServerLimits>;
+  banner?: string;
+  /** Where log lines go (default: stderr with a timestamp). */
+  log?: (line: string) => void;
+  /** Where the start-up announcements go (default: stdout). */
+  announce?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly ssh: SshServer;
+  readonly apps: DeviceApps;
+  readonly host: string;
+  readonly port: number;
+  readonly fingerprint: string;
+  close(): Promise<void>;
+}
+
+export function parseListen(spec: string): { host: string; port: number } {
+  const i = spec.lastIndexOf(":");
+  const host = (i < 0 ? "127.0.0.1" : spec.slice(0, i)).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(i < 0 ? spec : spec.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --listen "${spec}": want HOST:PORT`);
+  return { host: host || "127.0.0.1", port };
+}
+
+export function makeCrypto(kind: "node" | "noble" = "node"): CryptoProvider {
+  return kind === "noble" ? createNobleProvider((out) => randomFillSync(out)) : createNodeProvider();
+}
+
+export async function startNodeServer(options: NodeServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
+  const dataDir = options.dataDir ?? ".data";
+  const crypto = makeCrypto(options.crypto);
+  const hostKey = loadOrCreateHostKey(dataDir, crypto, log);
+  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
+  const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
+  const apps = new DeviceApps();
+  const started = Date.now();
+  const ssh = new SshServer({
+    crypto,
+    hostKey,
+    hostName: `node (${hostname()})`,
+    log,
+    now: () => Date.now(),
+    limits: options.limits,
+    apps,
+    auth: {
+      isUser: (user) => user === "console",
+      authorizedKeys: () => keys.get(),
+      passwordHash: () => passwordHash,
+      passwordEnabled: passwordHash !== undefined,
+      verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
+      banner: options.banner,
+    },
+  });
+
+  const sockets = new Set<Socket>();
+  const tcp: Server = createServer((socket) => attach(ssh, socket, sockets, log));
+  tcp.maxConnections = ssh.limits.maxConnections * 2; // the core refuses politely below this
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(port, host, () => {
+      tcp.off("error", reject);
+      resolve();
+    });
+  });
+  tcp.on("error", (e) => log(`listener error: ${e.message}`));
+  const address = tcp.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  const timer = setInterval(() => ssh.tick(), TICK_MS);
+  timer.unref();
+  announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
+  announce(`host key ${ssh.fingerprint} (ED25519)`);
+
+  return {
+    ssh,
+    apps,
+    host,
+    port: actualPort,
+    fingerprint: ssh.fingerprint,
+    close: async () => {
+      clearInterval(timer);
+      ssh.close();
+      await new Promise<void>((resolve) => {
+        tcp.close(() => resolve());
+        for (const s of sockets) s.end();
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, CLOSE_LINGER_MS).unref();
+      });
+    },
+  };
+}
+
+function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: string) => void): void {
+  sockets.add(socket);
+  socket.setNoDelay(true);
+  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  let closing = false;
+  const conn: ServerConnection | null = ssh.accept(
+    {
+      write: (bytes) => {
+        if (socket.destroyed || closing) return true;
+        return socket.write(Buffer.from(bytes));
+      },
+      close: () => {
+        if (closing) return;
+        closing = true;
+        socket.end();
+        setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+      },
+    },
+    remote,
+  );
+  socket.on("data", (chunk: Buffer) => conn?.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
+  socket.on("drain", () => conn?.resumeOutput());
+  socket.on("error", (e) => {
+    if (!closing) log(`${remote}: socket error: ${e.message}`);
+  });
+  socket.on("close", () => {
+    sockets.delete(socket);
+    conn?.socketClosed();
+  });
+}

@@ -1,0 +1,139 @@
+// User authentication protocol (RFC 4252): "none" lists the methods, "publickey" with ssh-ed25519 keys
+// (RFC 8709; the PK_OK query step of RFC 4252 7), and "password" checked against a stored hash.
+
+import type { CryptoProvider } from "../crypto/provider.js";
+import { DISCONNECT, MSG, SshError } from "./messages.js";
+import type { Transport } from "./transport.js";
+import { SshReader, SshWriter, bytesEqual, utf8Decode } from "./wire.js";
+
+/** Failed attempts (publickey or password; "none" does not count) before we disconnect, as
+ * OpenSSH's MaxAuthTries. A client offering many keys from an agent meets the same limit there. */
+export const MAX_AUTH_ATTEMPTS = 6;
+/** Bytes of a user name we look at; longer names are refused as unknown. */
+export const MAX_USER_NAME = 64;
+
+/** A key allowed to log in: its wire blob, and for ssh-ed25519 the raw 32-byte key. */
+export interface AllowedKey {
+  type: string;
+  blob: Uint8Array;
+  publicKey?: Uint8Array;
+}
+
+export interface AuthPolicy {
+  /** True for the user names that exist (e.g. "console", one per UART later). */
+  isUser(user: string): boolean;
+  /** Keys allowed for this user. */
+  authorizedKeys(user: string): readonly AllowedKey[];
+  /** The stored password hash for this user, if password logins are enabled. */
+  passwordHash(user: string): string | undefined;
+  /** Checks a password against a stored hash (modules/ssh/password.ts). */
+  verifyPassword(password: string, hash: string): boolean;
+  /** True when password logins are enabled at all. */
+  passwordEnabled: boolean;
+  /** Text shown before login (USERAUTH_BANNER), if any. */
+  banner?: string;
+}
+
+export type AuthOutcome = { kind: "pending" } | { kind: "success"; user: string; method: string };
+
+export class UserAuth {
+  private failures = 0;
+  private bannerSent = false;
+  constructor(
+    private readonly crypto: CryptoProvider,
+    private readonly policy: AuthPolicy,
+    private readonly transport: Transport,
+    private readonly sessionId: Uint8Array,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Handles one SSH_MSG_USERAUTH_REQUEST (payload with message number). */
+  request(payload: Uint8Array): AuthOutcome {
+    const r = new SshReader(payload, 1);
+    const userBytes = r.string();
+    const service = r.text();
+    const method = r.text();
+    const user = userBytes.length <= MAX_USER_NAME ? utf8Decode(userBytes) : "";
+    this.sendBanner();
+    if (service !== "ssh-connection") {
+      throw new SshError(DISCONNECT.SERVICE_NOT_AVAILABLE, `service "${service.slice(0, 40)}" is not available`);
+    }
+    const known = user !== "" && this.policy.isUser(user);
+    switch (method) {
+      case "none":
+        return this.fail(false);
+      case "publickey":
+        return this.publickey(r, user, known, payload);
+      case "password": {
+        const change = r.boolean();
+        const password = r.text();
+        const hash = known ? this.policy.passwordHash(user) : undefined;
+        if (!change && hash !== undefined && this.policy.verifyPassword(password, hash)) return this.succeed(user, "password");
+        this.log(`password refused for user "${user.slice(0, MAX_USER_NAME)}"`);
+        return this.fail(true);
+      }
+      default:
+        return this.fail(false);
+    }
+  }
+
+  private publickey(r: SshReader, user: string, known: boolean, payload: Uint8Array): AuthOutcome {
+    const hasSignature = r.boolean();
+    const algorithm = r.text();
+    const blob = r.string();
+    const key = known && algorithm === "ssh-ed25519" ? this.findKey(user, blob) : undefined;
+    if (!hasSignature) {
+      if (!key) return this.fail(true);
+      // RFC 4252 7: the key would be acceptable; the client then signs.
+      this.transport.begin(MSG.USERAUTH_PK_OK).text(algorithm).string(blob);
+      this.transport.send();
+      return { kind: "pending" };
+    }
+    const signatureBlob = r.string();
+    if (key && key.publicKey) {
+      const sr = new SshReader(signatureBlob);
+      const sigType = sr.text();
+      const signature = sr.string();
+      if (sigType === "ssh-ed25519" && signature.length === 64) {
+        // The signed data (RFC 4252 7): session identifier, then the request up to the signature.
+        const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
+        if (this.crypto.ed25519Verify(key.publicKey, signed.view(), signature)) return this.succeed(user, "publickey");
+      }
+    }
+    this.log(`public key refused for user "${user.slice(0, MAX_USER_NAME)}"`);
+    return this.fail(true);
+  }
+
+  private findKey(user: string, blob: Uint8Array): AllowedKey | undefined {
+    for (const k of this.policy.authorizedKeys(user)) if (k.type === "ssh-ed25519" && bytesEqual(k.blob, blob)) return k;
+    return undefined;
+  }
+
+  /** Methods that can continue (RFC 4252 5.1); the same for every user name, so the answer does not
+   * tell which users exist. */
+  private methods(): string[] {
+    return this.policy.passwordEnabled ? ["publickey", "password"] : ["publickey"];
+  }
+
+  private fail(counts: boolean): AuthOutcome {
+    if (counts && ++this.failures >= MAX_AUTH_ATTEMPTS) {
+      throw new SshError(DISCONNECT.NO_MORE_AUTH_METHODS_AVAILABLE, `too many authentication failures (${MAX_AUTH_ATTEMPTS})`);
+    }
+    this.transport.begin(MSG.USERAUTH_FAILURE).nameList(this.methods()).boolean(false);
+    this.transport.send();
+    return { kind: "pending" };
+  }
+
+  private succeed(user: string, method: string): AuthOutcome {
+    this.transport.begin(MSG.USERAUTH_SUCCESS);
+    this.transport.send();
+    return { kind: "success", user, method };
+  }
+
+  private sendBanner(): void {
+    if (this.bannerSent || !this.policy.banner) return;
+    this.bannerSent = true;
+    this.transport.begin(MSG.USERAUTH_BANNER).text(this.policy.banner).text("");
+    this.transport.send();
+  }
+}

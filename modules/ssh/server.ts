@@ -1,0 +1,167 @@
+// The SSH server: configuration, limits, and the set of live connections. Hosts accept sockets and
+// hand each one to accept(); they call tick() about once a second.
+
+import type { CryptoProvider } from "../crypto/provider.js";
+import type { AuthPolicy } from "./auth.js";
+import { ServerConnection, type ConnectionHost } from "./connection.js";
+import { ed25519PublicKeyBlob, fingerprintSha256 } from "./keys.js";
+import { DISCONNECT } from "./messages.js";
+import type { ServerInfo, SessionApps } from "./session.js";
+import { asciiEncode } from "./wire.js";
+
+export const SOFTWARE_VERSION = "0.1.0";
+
+export interface ServerLimits {
+  /** Version exchange, kex and authentication must complete within this (OpenSSH LoginGraceTime is 120 s). */
+  loginTimeoutMs: number;
+  /** A rekey we or the client started must complete within this. */
+  kexTimeoutMs: number;
+  /** We start a rekey after this many bytes either way (chacha20-poly1305 needs no sooner; OpenSSH
+   * clients rekey at about the same point). */
+  rekeyBytes: number;
+  /** ... or after this many packets (sequence numbers wrap at 2^32). */
+  rekeyPackets: number;
+  /** ... or after this long. */
+  rekeyIntervalMs: number;
+  /** Our receive window per channel: the most a client can have in flight to one session, and so
+   * the most a slow consumer can make us hold. */
+  channelWindow: number;
+  /** Session channels per connection. */
+  maxChannels: number;
+  /** Connections at once. */
+  maxConnections: number;
+  /** Connections not yet logged in. When full, the oldest of them is dropped for a new one, so idle
+   * half-open connections cannot keep a real client out. */
+  maxUnauthenticated: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  loginTimeoutMs: 60_000,
+  kexTimeoutMs: 60_000,
+  rekeyBytes: 1 << 30,
+  rekeyPackets: 2 ** 31,
+  rekeyIntervalMs: 3600_000,
+  channelWindow: 1 << 20,
+  maxChannels: 8,
+  maxConnections: 16,
+  maxUnauthenticated: 8,
+};
+
+export interface ServerConfig {
+  crypto: CryptoProvider;
+  /** Ed25519 host key (RFC 8709). */
+  hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  auth: AuthPolicy;
+  apps: SessionApps;
+  /** One line per event worth a log entry. */
+  log(line: string): void;
+  /** Milliseconds, monotonic enough for timeouts. */
+  now(): number;
+  /** Shown by `info`: the host kind ("node", "qemu", "esp32") and its name. */
+  hostName: string;
+  limits?: Partial<ServerLimits>;
+}
+
+/** What connections need from the server. */
+export interface ServerContext {
+  readonly crypto: CryptoProvider;
+  readonly hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  readonly hostKeyBlob: Uint8Array;
+  readonly versionLine: string;
+  readonly versionBytes: Uint8Array;
+  readonly limits: ServerLimits;
+  readonly auth: AuthPolicy;
+  readonly apps: SessionApps;
+  readonly info: ServerInfo;
+  log(line: string): void;
+  now(): number;
+  authenticated(conn: ServerConnection): void;
+  forget(conn: ServerConnection): void;
+}
+
+export class SshServer implements ServerContext {
+  readonly crypto: CryptoProvider;
+  readonly hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  readonly hostKeyBlob: Uint8Array;
+  readonly fingerprint: string;
+  readonly versionLine = `SSH-2.0-esp-ssh-console_${SOFTWARE_VERSION}`;
+  readonly versionBytes = asciiEncode(this.versionLine);
+  readonly limits: ServerLimits;
+  readonly auth: AuthPolicy;
+  readonly apps: SessionApps;
+  readonly info: ServerInfo;
+  readonly connections = new Set<ServerConnection>();
+  private readonly config: ServerConfig;
+
+  constructor(config: ServerConfig) {
+    this.config = config;
+    this.crypto = config.crypto;
+    this.hostKey = config.hostKey;
+    this.hostKeyBlob = ed25519PublicKeyBlob(config.hostKey.publicKey);
+    this.fingerprint = fingerprintSha256(this.hostKeyBlob, config.crypto);
+    this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.auth = config.auth;
+    this.apps = config.apps;
+    const startedAt = config.now();
+    this.info = {
+      version: SOFTWARE_VERSION,
+      host: config.hostName,
+      startedAt,
+      now: () => config.now(),
+      hostKeyFingerprint: this.fingerprint,
+      cryptoName: config.crypto.name,
+      sessions: () => this.sessionLines(),
+    };
+  }
+
+  log(line: string): void {
+    this.config.log(line);
+  }
+  now(): number {
+    return this.config.now();
+  }
+
+  /** A new socket: returns its connection (the host feeds it with receive()), or null when the
+   * server is full (the host closes the socket; we already wrote a reason to it). */
+  accept(host: ConnectionHost, remote: string): ServerConnection | null {
+    const pending = [...this.connections].filter((c) => c.phase !== "open");
+    if (pending.length >= this.limits.maxUnauthenticated) {
+      pending.sort((a, b) => a.startedAt - b.startedAt);
+      pending[0].disconnect(DISCONNECT.TOO_MANY_CONNECTIONS, "too many unauthenticated connections; dropping the oldest");
+    }
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.log(`${remote}: refused: ${this.limits.maxConnections} connections already`);
+      host.write(asciiEncode(`${this.versionLine}\r\n`));
+      host.close();
+      return null;
+    }
+    const conn = new ServerConnection(this, host, remote);
+    this.connections.add(conn);
+    conn.start();
+    return conn;
+  }
+
+  tick(): void {
+    const now = this.now();
+    for (const c of [...this.connections]) c.tick(now);
+  }
+
+  /** Disconnects everyone (shutdown). */
+  close(message = "server shutting down"): void {
+    for (const c of [...this.connections]) c.disconnect(DISCONNECT.BY_APPLICATION, message);
+  }
+
+  authenticated(_conn: ServerConnection): void {}
+
+  forget(conn: ServerConnection): void {
+    this.connections.delete(conn);
+  }
+
+  private sessionLines(): string[] {
+    const lines: string[] = [];
+    for (const c of this.connections) {
+      for (const s of c.sessionList()) lines.push(`${c.user}@${c.remote} ${s.kind || "(starting)"}${s.pty ? ` pty ${s.pty.cols}x${s.pty.rows}` : ""}`);
+    }
+    return lines;
+  }
+}
