@@ -52,6 +52,8 @@ export class ServerConnection implements ChannelSender, SessionOwner {
   private sessionId: Uint8Array | null = null;
   private strictKex = false;
   private firstKexDone = false;
+  /** Key exchanges completed on this connection (the first one included). */
+  kexCount = 0;
   private kexStartedAt = 0;
   private lastKexAt: number;
   private auth: UserAuth | null = null;
@@ -307,7 +309,9 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     this.pendingInKey.fill(0);
     this.pendingInKey = null;
     if (this.strictKex) t.inSeq = 0;
-    if (!this.firstKexDone) this.log(`kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipherCS}${this.strictKex ? ", strict" : ""}; client ${this.clientSoftware.slice(0, 80)}`);
+    this.kexCount++;
+    if (this.firstKexDone) this.log(`key re-exchange ${this.kexCount - 1} complete`);
+    else this.log(`kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipherCS}${this.strictKex ? ", strict" : ""}; client ${this.clientSoftware.slice(0, 80)}`);
     this.firstKexDone = true;
     if (this.phase === "handshake") this.phase = "auth";
     this.serverKexInit = null;

@@ -197,9 +197,12 @@ export class Session implements ChannelHandler, SessionContext {
 
   private start(reply: (ok: boolean) => void, kind: string, make: () => SessionProgram | null): void {
     if (this.program) return reply(false);
-    const program = make();
-    if (!program) return reply(false);
     this.kind = kind;
+    const program = make();
+    if (!program) {
+      this.kind = "";
+      return reply(false);
+    }
     this.program = program;
     // CHANNEL_SUCCESS goes out before the program's first output.
     reply(true);
