@@ -84,31 +84,42 @@ export function shell(conn: Client, term = "xterm", timeoutMs = 15_000): Promise
   });
 }
 
-/** Waits until the text a channel printed satisfies `predicate`. */
-export function waitChannel(ch: ClientChannel, predicate: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const onData = (d: Buffer) => {
-      text += d.toString();
-      if (predicate(text)) {
-        done();
-        resolve(text);
-      }
-    };
-    const onClose = () => {
-      done();
-      reject(new Error(`channel closed before the expected output; got: ${JSON.stringify(text)}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`timed out waiting for channel output; got: ${JSON.stringify(text)}`));
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      ch.off("data", onData);
-      ch.off("close", onClose);
-    };
-    ch.on("data", onData);
-    ch.on("close", onClose);
+/** Records all a channel prints (from now on) and waits for text in it, each wait bounded. */
+export function record(ch: ClientChannel): { text(): string; wait(predicate: (text: string) => boolean, timeoutMs?: number): Promise<string> } {
+  let text = "";
+  let closed = false;
+  const waiters = new Set<() => void>();
+  ch.on("data", (d: Buffer) => {
+    text += d.toString();
+    for (const w of [...waiters]) w();
   });
+  ch.on("close", () => {
+    closed = true;
+    for (const w of [...waiters]) w();
+  });
+  return {
+    text: () => text,
+    wait: (predicate, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(text)) {
+            finish();
+            resolve(text);
+          } else if (closed) {
+            finish();
+            reject(new Error(`channel closed before the expected output; got: ${JSON.stringify(text)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out waiting for channel output; got: ${JSON.stringify(text)}`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
 }
