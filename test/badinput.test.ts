@@ -270,3 +270,25 @@ test("idle connections time out, and idle half-open ones cannot keep a real clie
   }
 });
 
+
+test("a signal request ends cat with exit-signal (RFC 4254 6.9, 6.10)", async () => {
+  const { client, socket } = await loggedIn(ts.port, seed);
+  const ch = await client.openSession();
+  client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("exec").boolean(true).text("cat"));
+  await client.expect(MSG.CHANNEL_SUCCESS);
+  client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("signal").boolean(false).text("INT"));
+  let signal = "";
+  for (;;) {
+    const p = await client.next();
+    if (p[0] === MSG.CHANNEL_REQUEST) {
+      const r = new (await import("../modules/ssh/wire.js")).SshReader(p, 5);
+      if (r.text() === "exit-signal") {
+        r.boolean();
+        signal = r.text();
+      }
+    }
+    if (p[0] === MSG.CHANNEL_CLOSE) break;
+  }
+  assert.equal(signal, "INT");
+  socket.destroy();
+});

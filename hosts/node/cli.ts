@@ -1,6 +1,6 @@
 // Command line of the node host.
 
-import { DEFAULT_LISTEN, startNodeServer, type NodeServerOptions } from "./server.js";
+import { DEFAULT_LISTEN, parseListen, startNodeServer, type NodeServerOptions } from "./server.js";
 
 const USAGE = `usage: npm start -- [options]
   --listen HOST:PORT        where to listen (default ${DEFAULT_LISTEN})
@@ -20,7 +20,10 @@ export function parseArgs(argv: string[]): NodeServerOptions {
       return v;
     };
     switch (a) {
-      case "--listen": o.listen = value(); break;
+      case "--listen":
+        o.listen = value();
+        parseListen(o.listen); // a bad value is a usage error (exit 2) before anything is created
+        break;
       case "--data": o.dataDir = value(); break;
       case "--authorized-keys": o.authorizedKeys = value(); break;
       case "--banner": o.banner = value(); break;

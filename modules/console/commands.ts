@@ -187,6 +187,10 @@ function catLoopback(ctx: SessionContext): SessionProgram {
       ended = true;
       pump();
     },
+    signal(name) {
+      // As a process would: INT, TERM, HUP and KILL end cat; other signals are ignored.
+      if (name === "INT" || name === "TERM" || name === "HUP" || name === "KILL") ctx.exitSignal(name);
+    },
     writable: pump,
   };
 }

@@ -39,6 +39,12 @@ export function builtinShell(ctx: SessionContext, table: CommandTable): SessionP
       if (ended) ctx.exit(0);
       else prompt();
     },
+    exitSignal: (name) => {
+      running = null;
+      ctx.print(`[${name}]\n`);
+      if (ended) ctx.exit(0);
+      else prompt();
+    },
     eof: () => {},
   };
 

@@ -70,6 +70,8 @@ export interface SessionContext {
   consume(n: number): void;
   /** Sends exit-status, EOF and CLOSE once all output is out. */
   exit(status: number): void;
+  /** Ends like a process killed by `signal` ("INT", "TERM", ...: RFC 4254 6.10 names, no "SIG"). */
+  exitSignal(signal: string): void;
   /** Sends EOF once all output is out (no more output; input may continue). */
   eof(): void;
 }
@@ -127,6 +129,9 @@ export class Session implements ChannelHandler, SessionContext {
   }
   exit(status: number): void {
     this.channel.exit(status);
+  }
+  exitSignal(signal: string): void {
+    this.channel.exitBySignal(signal);
   }
   eof(): void {
     this.channel.sendEof();
