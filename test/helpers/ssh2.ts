@@ -2,13 +2,13 @@
 
 import { createHash } from "node:crypto";
 import ssh2 from "ssh2";
-import type { Client as ClientType, ClientChannel, ConnectConfig } from "ssh2";
+import type { Algorithms, Client as ClientType, ClientChannel, ConnectConfig } from "ssh2";
 
 const { Client } = ssh2;
 export type Client = ClientType;
 
 /** Only what the server implements: a connection that succeeds proves this suite. */
-export const SUITE = {
+export const SUITE: Algorithms = {
   kex: ["curve25519-sha256"],
   serverHostKey: ["ssh-ed25519"],
   cipher: ["chacha20-poly1305@openssh.com"],
