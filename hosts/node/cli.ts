@@ -1,11 +1,18 @@
 // Command line of the node host.
 
+import { parseBaud } from "../../modules/console/uart.js";
 import { DEFAULT_LISTEN, parseListen, startNodeServer, type NodeServerOptions } from "./server.js";
 
 const USAGE = `usage: npm start -- [options]
   --listen HOST:PORT        where to listen (default ${DEFAULT_LISTEN})
   --data DIR                host key, authorized_keys, password hash (default ./.data)
   --authorized-keys FILE    authorized keys (default DIR/authorized_keys)
+  --uart [NAME=]SPEC        a UART to bridge; repeat for several (the first is the default).
+                            SPEC: sim (simulated device, the default), pty (prints /dev/pts/N),
+                            /dev/ttyUSB0 (a serial device), tcp:HOST:PORT (raw TCP serial server),
+                            null (discards), none (no UART: the built-in prompt answers)
+  --baud N                  default baud rate (default 115200)
+  --scrollback BYTES        output replayed when a session attaches (default 16384)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
   --banner TEXT             text shown before login
   --help                    this text`;
@@ -27,6 +34,23 @@ export function parseArgs(argv: string[]): NodeServerOptions {
       case "--data": o.dataDir = value(); break;
       case "--authorized-keys": o.authorizedKeys = value(); break;
       case "--banner": o.banner = value(); break;
+      case "--uart": {
+        const v = value();
+        o.uarts = v === "none" ? [] : [...(o.uarts ?? []), v];
+        break;
+      }
+      case "--baud": {
+        const v = parseBaud(value());
+        if (typeof v === "string") throw new Error(`--baud: ${v}`);
+        o.baud = v;
+        break;
+      }
+      case "--scrollback": {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 0 || v > MAX_SCROLLBACK) throw new Error(`--scrollback takes 0 to ${MAX_SCROLLBACK} bytes`);
+        o.scrollback = v;
+        break;
+      }
       case "--crypto": {
         const v = value();
         if (v !== "node" && v !== "noble") throw new Error(`--crypto takes node or noble, not "${v}"`);
@@ -40,8 +64,12 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         throw new Error(`unknown option "${a}"\n${USAGE}`);
     }
   }
+  o.uarts ??= ["sim"];
   return o;
 }
+
+/** Largest scrollback the node host allows (it is replayed to every new session). */
+const MAX_SCROLLBACK = 1 << 20;
 
 export async function main(argv: string[]): Promise<void> {
   let options: NodeServerOptions;

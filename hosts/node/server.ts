@@ -5,6 +5,8 @@ import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { DeviceApps } from "../../modules/console/apps.js";
+import { SerialConsole } from "../../modules/console/console.js";
+import { DEFAULT_LINE, type UartPort } from "../../modules/console/uart.js";
 import { createNobleProvider } from "../../modules/crypto/noble.js";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { ServerConnection } from "../../modules/ssh/connection.js";
@@ -26,6 +28,15 @@ export interface NodeServerOptions {
   crypto?: "node" | "noble";
   limits?: Partial<ServerLimits>;
   banner?: string;
+  /** UARTs as NAME=SPEC or SPEC (named uart0, uart1, ...): sim, null, pty, /dev/ttyUSB0,
+   * tcp:HOST:PORT. Empty list: no serial console (the built-in shell answers `ssh board`). */
+  uarts?: string[];
+  /** UARTs already opened by the caller (tests), used before those of `uarts`. */
+  ports?: (UartPort & { close(): void })[];
+  /** Default baud rate of the UARTs. */
+  baud?: number;
+  /** Scrollback bytes replayed on attach. */
+  scrollback?: number;
   /** Where log lines go (default: stderr with a timestamp). */
   log?: (line: string) => void;
   /** Where the start-up announcements go (default: stdout). */
@@ -35,6 +46,8 @@ export interface NodeServerOptions {
 export interface RunningServer {
   readonly ssh: SshServer;
   readonly apps: DeviceApps;
+  readonly console: SerialConsole | null;
+  readonly uarts: (UartPort & { close(): void })[];
   readonly host: string;
   readonly port: number;
   readonly fingerprint: string;
@@ -47,6 +60,12 @@ export function parseListen(spec: string): { host: string; port: number } {
   const port = Number(i < 0 ? spec : spec.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --listen "${spec}": want HOST:PORT`);
   return { host: host || "127.0.0.1", port };
+}
+
+/** "NAME=SPEC" or "SPEC" (then named uartN). */
+export function parseUartSpec(text: string, index: number): { name: string; spec: string } {
+  const m = /^([A-Za-z][A-Za-z0-9_-]{0,30})=(.+)$/.exec(text);
+  return m ? { name: m[1], spec: m[2] } : { name: `uart${index}`, spec: text };
 }
 
 export function makeCrypto(kind: "node" | "noble" = "node"): CryptoProvider {
@@ -62,6 +81,24 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
   const apps = new DeviceApps();
+  const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
+  let serial: SerialConsole | null = null;
+  try {
+    const specs = options.uarts ?? [];
+    // Backends load only when asked for (the serial one pulls in a native module).
+    const { openUart } = specs.length > 0 ? await import("./uart/index.js") : { openUart: null };
+    for (let i = 0; i < specs.length; i++) {
+      const { name, spec } = parseUartSpec(specs[i], uarts.length);
+      uarts.push(await openUart!(spec, { name, line: { ...DEFAULT_LINE, baud: options.baud ?? DEFAULT_LINE.baud }, log }));
+    }
+    if (uarts.length > 0) {
+      serial = new SerialConsole(uarts, options.scrollback);
+      serial.install(apps);
+    }
+  } catch (e) {
+    for (const u of uarts) u.close();
+    throw e;
+  }
   const started = Date.now();
   const ssh = new SshServer({
     crypto,
@@ -72,7 +109,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     limits: options.limits,
     apps,
     auth: {
-      isUser: (user) => user === "console",
+      isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
       authorizedKeys: () => keys.get(),
       passwordHash: () => passwordHash,
       passwordEnabled: passwordHash !== undefined,
@@ -99,16 +136,20 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
   announce(`host key ${ssh.fingerprint} (ED25519)`);
+  for (const u of uarts) announce(`uart ${u.name}: ${u.description} (ssh ${u === uarts[0] ? "console or " : ""}${u.name}@host)`);
 
   return {
     ssh,
     apps,
+    console: serial,
+    uarts,
     host,
     port: actualPort,
     fingerprint: ssh.fingerprint,
     close: async () => {
       clearInterval(timer);
       ssh.close();
+      for (const u of uarts) u.close();
       await new Promise<void>((resolve) => {
         tcp.close(() => resolve());
         for (const s of sockets) s.end();

@@ -10,9 +10,12 @@ export type SubsystemFactory = (ctx: SessionContext) => SessionProgram;
 export class DeviceApps implements SessionApps {
   readonly commands: CommandTable;
   readonly subsystems = new Map<string, SubsystemFactory>();
+  /** What `ssh board` without a command runs: the built-in shell until a UART bridge takes over. */
+  shellProgram: (ctx: SessionContext) => SessionProgram;
 
   constructor(commands: CommandTable = builtinCommands(new CommandTable())) {
     this.commands = commands;
+    this.shellProgram = (ctx) => builtinShell(ctx, this.commands);
   }
 
   exec(ctx: SessionContext, command: string): SessionProgram {
@@ -20,7 +23,7 @@ export class DeviceApps implements SessionApps {
   }
 
   shell(ctx: SessionContext): SessionProgram {
-    return builtinShell(ctx, this.commands);
+    return this.shellProgram(ctx);
   }
 
   subsystem(ctx: SessionContext, name: string): SessionProgram | null {

@@ -19,6 +19,8 @@ export const CAT_MAX_HELD = 4 << 20;
 
 export class CommandTable {
   private readonly commands = new Map<string, Command>();
+  /** Extra lines for `info`, from modules that add state (UARTs, the flash store). */
+  readonly infoSections: (() => string[])[] = [];
 
   register(command: Command): this {
     this.commands.set(command.name, command);
@@ -129,6 +131,7 @@ export function builtinCommands(table: CommandTable): CommandTable {
         `host key: ${s.hostKeyFingerprint}`,
         `sessions: ${sessions.length}`,
         ...sessions.map((l) => `  ${l}`),
+        ...table.infoSections.flatMap((section) => section()),
       ];
       return printAndExit(ctx, lines.join("\n") + "\n");
     },

@@ -24,6 +24,28 @@ export class ByteRing {
     return n;
   }
 
+  /** Appends all of `data`, dropping the oldest bytes to make room (a scrollback, or the queue of a
+   * reader too slow to keep up). Returns how many old bytes were dropped. */
+  writeOverwriting(data: Uint8Array): number {
+    let d = data;
+    if (d.length > this.capacity) d = d.subarray(d.length - this.capacity);
+    const over = Math.max(0, this.length + d.length - this.capacity);
+    const dropped = over + (data.length - d.length);
+    this.skip(over);
+    this.write(d);
+    return dropped;
+  }
+
+  /** A copy of everything queued, oldest first (for a scrollback replay). */
+  snapshot(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    if (!this.buf || this.length === 0) return out;
+    const first = Math.min(this.length, this.capacity - this.head);
+    out.set(this.buf.subarray(this.head, this.head + first), 0);
+    if (first < this.length) out.set(this.buf.subarray(0, this.length - first), first);
+    return out;
+  }
+
   /** A view of the next contiguous readable bytes, at most `max` of them (valid until the next write). */
   peek(max: number): Uint8Array {
     if (this.length === 0 || !this.buf) return EMPTY;

@@ -327,6 +327,64 @@ export class ScriptedClient {
   }
 }
 
+/** Session helpers for console tests. */
+export async function startShell(
+  client: ScriptedClient,
+  opts: { pty?: boolean; env?: Record<string, string>; window?: number; command?: string } = {},
+): Promise<{ local: number; remote: number }> {
+  const ch = await client.openSession(opts.window ?? 1 << 20);
+  for (const [k, v] of Object.entries(opts.env ?? {})) client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("env").boolean(false).text(k).text(v));
+  if (opts.pty) {
+    client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("pty-req").boolean(true).text("xterm").uint32(80).uint32(24).uint32(0).uint32(0).string(Uint8Array.of(0)));
+    await client.expect(MSG.CHANNEL_SUCCESS);
+  }
+  if (opts.command !== undefined) client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("exec").boolean(true).text(opts.command!));
+  else client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("shell").boolean(true));
+  await client.expect(MSG.CHANNEL_SUCCESS);
+  return ch;
+}
+
+/** Reads channel data (re-opening the window as it goes) until `done(all)` holds; bounded. Returns
+ * everything read, stderr separately, and the exit status if the channel closed. */
+export async function readUntil(
+  client: ScriptedClient,
+  remote: number,
+  done: (stdout: Buffer) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ stdout: Buffer; stderr: string; status: number | null; closed: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  const chunks: Buffer[] = [];
+  let stdout = Buffer.alloc(0);
+  let stderr = "";
+  let status: number | null = null;
+  while (!done(stdout)) {
+    const p = await client.next(Math.max(1, deadline - Date.now()));
+    const r = new SshReader(p, 1);
+    if (p[0] === MSG.CHANNEL_DATA) {
+      r.uint32();
+      const d = r.string();
+      chunks.push(Buffer.from(d));
+      stdout = Buffer.concat(chunks);
+      client.send(MSG.CHANNEL_WINDOW_ADJUST, (w) => w.uint32(remote).uint32(d.length));
+    } else if (p[0] === MSG.CHANNEL_EXTENDED_DATA) {
+      r.uint32();
+      r.uint32();
+      const d = r.string();
+      stderr += utf8Decode(d);
+      client.send(MSG.CHANNEL_WINDOW_ADJUST, (w) => w.uint32(remote).uint32(d.length));
+    } else if (p[0] === MSG.CHANNEL_REQUEST) {
+      r.uint32();
+      if (r.text() === "exit-status") {
+        r.boolean();
+        status = r.uint32();
+      }
+    } else if (p[0] === MSG.CHANNEL_CLOSE) {
+      return { stdout, stderr, status, closed: true };
+    }
+  }
+  return { stdout, stderr, status, closed: false };
+}
+
 /** A scripted client over TCP to 127.0.0.1:port. */
 export async function tcpClient(port: number, options: ClientOptions = {}): Promise<{ client: ScriptedClient; socket: Socket }> {
   const socket = connect(port, "127.0.0.1");

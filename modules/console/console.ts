@@ -1,0 +1,80 @@
+// The serial console: one bridge per configured UART, the login user name choosing the UART
+// (`ssh uart1@board`; `console` is the first), and the device commands that go with it.
+
+import type { SessionContext, SessionProgram } from "../ssh/session.js";
+import type { DeviceApps } from "./apps.js";
+import { UartBridge } from "./bridge.js";
+import { fail, printAndExit } from "./commands.js";
+import { builtinShell } from "./shell.js";
+import type { UartPort } from "./uart.js";
+
+/** The login name that means "the first UART". */
+export const DEFAULT_USER = "console";
+
+export class SerialConsole {
+  readonly bridges: UartBridge[];
+
+  constructor(ports: UartPort[], scrollbackBytes?: number) {
+    if (ports.length === 0) throw new Error("the serial console needs at least one UART");
+    const names = new Set<string>();
+    for (const p of ports) {
+      if (names.has(p.name) || p.name === DEFAULT_USER) throw new Error(`UART name "${p.name}" is used twice or reserved`);
+      names.add(p.name);
+    }
+    this.bridges = ports.map((p) => new UartBridge(p, scrollbackBytes));
+  }
+
+  /** Login names: "console" and each UART's name. */
+  isUser(user: string): boolean {
+    return user === DEFAULT_USER || this.bridges.some((b) => b.name === user);
+  }
+
+  bridgeFor(name: string): UartBridge | undefined {
+    return name === DEFAULT_USER ? this.bridges[0] : this.bridges.find((b) => b.name === name);
+  }
+
+  /** Makes `ssh board` land on the UART and adds stty, attach, observe and cli. */
+  install(apps: DeviceApps): void {
+    const uartOf = (ctx: SessionContext, arg?: string) => this.bridgeFor(arg ?? ctx.user) ?? this.bridges[0];
+    apps.shellProgram = (ctx) => uartOf(ctx).attach(ctx, { readOnly: false });
+    const t = apps.commands;
+    const named = (ctx: SessionContext, args: string[], cmd: string): UartBridge | SessionProgram => {
+      if (args.length > 1) return fail(ctx, `usage: ${cmd} [UART]`, 2);
+      if (args.length === 1 && !this.bridgeFor(args[0])) return fail(ctx, `${cmd}: no UART "${args[0]}" (have ${this.bridges.map((b) => b.name).join(", ")})`, 1);
+      return uartOf(ctx, args[0]);
+    };
+    t.register({
+      name: "attach",
+      summary: "attach to a UART (the default for a login without a command)",
+      run: (ctx, args) => {
+        const b = named(ctx, args, "attach");
+        return b instanceof UartBridge ? b.attach(ctx, { readOnly: false }) : b;
+      },
+    });
+    t.register({
+      name: "observe",
+      summary: "attach to a UART read-only: see everything, type nothing",
+      run: (ctx, args) => {
+        const b = named(ctx, args, "observe");
+        return b instanceof UartBridge ? b.attach(ctx, { readOnly: true }) : b;
+      },
+    });
+    t.register({
+      name: "stty",
+      summary: "show or set line settings: stty [UART] [BAUD] [FORMAT e.g. 8N1]",
+      run: (ctx, args) => {
+        let bridge = uartOf(ctx);
+        if (args.length > 0 && this.bridgeFor(args[0]) && !/^\d/.test(args[0])) bridge = this.bridgeFor(args.shift()!)!;
+        if (args.length === 0) return printAndExit(ctx, bridge.describe().join("\n") + "\n");
+        const error = bridge.applySettings(args);
+        return error ? fail(ctx, `stty: ${error}`, 1) : printAndExit(ctx, bridge.describe()[0] + "\n");
+      },
+    });
+    t.register({
+      name: "cli",
+      summary: "the device's own command prompt (instead of the UART)",
+      run: (ctx) => builtinShell(ctx, t),
+    });
+    t.infoSections.push(() => this.bridges.flatMap((b) => b.describe()));
+  }
+}
