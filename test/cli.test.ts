@@ -107,7 +107,7 @@ describe("CLI (main.ts)", () => {
     const conn = await login(first.port, password);
     const ch = await shell(conn, "xterm");
     const out = record(ch);
-    await out.wait((t) => t.includes("esp> "));
+    await out.wait((t) => t.includes("sim> "));
     const connClosed = new Promise<void>((resolve) => conn.once("close", () => resolve()));
     const chClosed = new Promise<void>((resolve) => ch.once("close", () => resolve()));
     const exited = waitExit(first.child, 10_000, "main.ts after SIGTERM");

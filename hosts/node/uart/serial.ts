@@ -1,0 +1,210 @@
+// A serial device (/dev/ttyUSB0, /dev/ttyACM0, any tty) through the `serialport` package (its
+// prebuilt binaries load without install scripts). A device that disappears (USB unplugged) is
+// reported through status(false, …) and opened again every RECONNECT_INTERVAL_MS until it is back.
+
+import type { SerialPort } from "serialport";
+import { formatLine, type LineSettings, type UartListener } from "../../../modules/console/uart.js";
+import { checkLine, RECONNECT_INTERVAL_MS, sameLine, type HostUart, type UartOptions } from "./common.js";
+
+export class SerialUart implements HostUart {
+  listener: UartListener | null = null;
+  private current: LineSettings;
+  private port: SerialPort | null = null;
+  /** Closing on purpose to reopen with new frame settings: the device counts as present. */
+  private reopening = false;
+  private closed = false;
+  /** port.write() said "full": write() takes nothing until 'drain'. */
+  private blocked = false;
+  private owesWritable = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly breakTimers = new Set<NodeJS.Timeout>();
+  /** Last presence reported (null before the first attempt ends: that one is only logged). */
+  private reported: boolean | null = null;
+  private firstAttempt: (() => void) | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly path: string,
+    line: LineSettings,
+    private readonly log: (l: string) => void,
+    private readonly SerialPortClass: typeof SerialPort,
+  ) {
+    checkLine(line);
+    this.current = { ...line };
+  }
+
+  get description(): string {
+    return this.path;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && (this.port !== null || this.reopening);
+  }
+
+  get line(): LineSettings {
+    return { ...this.current };
+  }
+
+  /** First attempt to open; resolves when it has succeeded or failed (failures keep retrying). */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.firstAttempt = resolve;
+      this.attempt();
+    });
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.closed || bytes.length === 0) return 0;
+    if (!this.port || this.blocked) {
+      this.owesWritable = true;
+      return 0;
+    }
+    if (!this.port.write(Buffer.from(bytes))) this.blocked = true; // Buffer.from copies
+    return bytes.length;
+  }
+
+  sendBreak(ms: number): void {
+    const port = this.port;
+    if (!port) {
+      this.log(`${this.name}: no break sent: ${this.path} is not open`);
+      return;
+    }
+    port.set({ brk: true }, (err) => {
+      if (err) {
+        this.log(`${this.name}: cannot send a break on ${this.path}: ${err.message}`);
+        return;
+      }
+      const t = setTimeout(() => {
+        this.breakTimers.delete(t);
+        if (this.port === port) port.set({ brk: false }, (e) => e && this.log(`${this.name}: ending the break on ${this.path}: ${e.message}`));
+      }, Math.max(0, ms));
+      this.breakTimers.add(t);
+    });
+  }
+
+  setLine(settings: LineSettings): void {
+    checkLine(settings);
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    const before = this.current;
+    if (sameLine(before, settings)) return;
+    this.current = { ...settings };
+    const port = this.port;
+    if (!port) return; // absent or reopening: the next open uses the new settings
+    if (before.dataBits === settings.dataBits && before.parity === settings.parity && before.stopBits === settings.stopBits) {
+      // serialport changes only the baud rate on an open port.
+      port.update({ baudRate: settings.baud }, (err) => err && this.log(`${this.name}: setting ${this.path} to ${settings.baud} baud failed: ${err.message}`));
+      this.log(`${this.name}: ${this.path} set to ${formatLine(settings)}`);
+      return;
+    }
+    // Frame format: close and open again with the new settings.
+    this.log(`${this.name}: reopening ${this.path} as ${formatLine(settings)}`);
+    this.reopening = true;
+    this.port = null;
+    port.close(() => {
+      this.reopening = false;
+      if (!this.closed) this.attempt();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listener = null;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    for (const t of this.breakTimers) clearTimeout(t);
+    this.breakTimers.clear();
+    const port = this.port;
+    this.port = null;
+    if (port?.isOpen) port.close(() => {});
+    this.firstAttempt?.();
+  }
+
+  private attempt(): void {
+    this.retryTimer = null;
+    if (this.closed) return;
+    let port: SerialPort;
+    try {
+      const l = this.current;
+      port = new this.SerialPortClass({ path: this.path, baudRate: l.baud, dataBits: l.dataBits, parity: l.parity, stopBits: l.stopBits, autoOpen: false });
+    } catch (e) {
+      this.absent(`cannot open ${this.path}: ${(e as Error).message}`);
+      return;
+    }
+    port.on("error", (e) => {
+      if (!this.closed) this.log(`${this.name}: ${this.path}: ${e.message}`);
+    });
+    port.open((err) => {
+      if (this.closed) {
+        if (!err) port.close(() => {});
+        return;
+      }
+      if (err) {
+        this.absent(`cannot open ${this.path}: ${err.message}`);
+        return;
+      }
+      this.port = port;
+      this.blocked = false;
+      port.on("data", (d: Buffer) => this.listener?.data(d));
+      port.on("drain", () => {
+        if (this.port !== port) return;
+        this.blocked = false;
+        this.wake();
+      });
+      port.on("close", (e: Error | null) => {
+        if (this.port !== port || this.closed) return; // closed on purpose
+        this.port = null;
+        this.absent(`${this.path} went away${e ? `: ${e.message}` : ""}`);
+      });
+      this.present(`${this.path} open at ${formatLine(this.current)}`);
+    });
+  }
+
+  private present(detail: string): void {
+    this.log(`${this.name}: ${detail}`);
+    const was = this.reported;
+    this.reported = true;
+    this.settleFirst();
+    if (was === false) this.listener?.status(true, detail);
+    this.wake();
+  }
+
+  private absent(detail: string): void {
+    const was = this.reported;
+    this.reported = false;
+    if (was !== false) this.log(`${this.name}: ${detail}; trying again every ${RECONNECT_INTERVAL_MS} ms`);
+    this.settleFirst();
+    if (was === true) this.listener?.status(false, detail);
+    if (!this.closed && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => this.attempt(), RECONNECT_INTERVAL_MS);
+      this.retryTimer.unref();
+    }
+  }
+
+  private wake(): void {
+    if (this.owesWritable && this.port && !this.blocked) {
+      this.owesWritable = false;
+      this.listener?.writable();
+    }
+  }
+
+  private settleFirst(): void {
+    const f = this.firstAttempt;
+    this.firstAttempt = null;
+    f?.();
+  }
+}
+
+/** Opens a serial device; resolves after the first attempt (a missing device is retried). */
+export async function openSerial(path: string, options: UartOptions): Promise<SerialUart> {
+  // Loaded on first use: its native binary is needed only for serial devices.
+  let mod: typeof import("serialport");
+  try {
+    mod = await import("serialport");
+  } catch (e) {
+    throw new Error(`${options.name}: cannot load the serialport package for ${path}: ${(e as Error).message}`);
+  }
+  const port = new SerialUart(options.name, path, options.line, options.log, mod.SerialPort);
+  await port.start();
+  return port;
+}
