@@ -390,3 +390,22 @@ describe('noble and node providers agree on random inputs', () => {
     assert.equal(b.buffer.byteLength >= 72 && new Uint8Array(b.buffer)[2], 0xa5); // bytes before untouched
   });
 });
+
+it('the node host provider (libsodium Poly1305) matches noble and RFC 8439 2.5.2', async () => {
+  const { loadNodeProvider } = await import('../hosts/node/crypto_node.js');
+  const { createNobleProvider } = await import('../modules/crypto/noble.js');
+  const { randomFillSync, randomBytes } = await import('node:crypto');
+  const fast = await loadNodeProvider();
+  const ref = createNobleProvider((o) => randomFillSync(o));
+  const key = Buffer.from('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b', 'hex');
+  const out = new Uint8Array(16);
+  fast.poly1305(key, Buffer.from('Cryptographic Forum Research Group'), out);
+  assert.equal(Buffer.from(out).toString('hex'), 'a8061dc1305136c6c22b8baf0c0127a9');
+  for (const len of [0, 1, 15, 16, 17, 1000, 32768 + 13]) {
+    const k = randomBytes(32), m = randomBytes(len + 3).subarray(3);
+    const a = new Uint8Array(16), b = new Uint8Array(16);
+    fast.poly1305(k, m, a);
+    ref.poly1305(k, m, b);
+    assert.deepEqual(a, b, `length ${len}`);
+  }
+});
