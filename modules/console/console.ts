@@ -43,22 +43,19 @@ export class SerialConsole {
       if (args.length === 1 && !this.bridgeFor(args[0])) return fail(ctx, `${cmd}: no UART "${args[0]}" (have ${this.bridges.map((b) => b.name).join(", ")})`, 1);
       return uartOf(ctx, args[0]);
     };
-    t.register({
-      name: "attach",
-      summary: "attach to a UART (the default for a login without a command)",
-      run: (ctx, args) => {
-        const b = named(ctx, args, "attach");
-        return b instanceof UartBridge ? b.attach(ctx, { readOnly: false }) : b;
-      },
-    });
-    t.register({
-      name: "observe",
-      summary: "attach to a UART read-only: see everything, type nothing",
-      run: (ctx, args) => {
-        const b = named(ctx, args, "observe");
-        return b instanceof UartBridge ? b.attach(ctx, { readOnly: true }) : b;
-      },
-    });
+    for (const [name, readOnly, summary] of [
+      ["attach", false, "attach to a UART (the default for a login without a command)"],
+      ["observe", true, "attach to a UART read-only: see everything, type nothing"],
+    ] as const) {
+      t.register({
+        name,
+        summary,
+        run: (ctx, args) => {
+          const b = named(ctx, args, name);
+          return b instanceof UartBridge ? b.attach(ctx, { readOnly }) : b;
+        },
+      });
+    }
     t.register({
       name: "stty",
       summary: "show or set line settings: stty [UART] [BAUD] [FORMAT e.g. 8N1]",

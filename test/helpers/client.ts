@@ -295,35 +295,10 @@ export class ScriptedClient {
       }
       this.send(MSG.CHANNEL_EOF, (w) => w.uint32(remote));
     }
-    const chunks: Uint8Array[] = [];
-    let stderr = "";
-    let status: number | null = null;
-    for (;;) {
-      const p = await this.next();
-      const r = new SshReader(p, 1);
-      if (p[0] === MSG.CHANNEL_DATA) {
-        r.uint32();
-        chunks.push(r.string().slice());
-      } else if (p[0] === MSG.CHANNEL_EXTENDED_DATA) {
-        r.uint32();
-        r.uint32();
-        stderr += utf8Decode(r.string());
-      } else if (p[0] === MSG.CHANNEL_REQUEST) {
-        r.uint32();
-        if (r.text() === "exit-status") {
-          r.boolean();
-          status = r.uint32();
-        }
-      } else if (p[0] === MSG.CHANNEL_CLOSE) {
-        this.send(MSG.CHANNEL_CLOSE, (w) => w.uint32(remote));
-        const bytes = Buffer.concat(chunks);
-        return { stdout: utf8Decode(bytes), stderr, status, bytes };
-      } else if (p[0] === MSG.CHANNEL_EOF || p[0] === MSG.CHANNEL_WINDOW_ADJUST) {
-        continue;
-      } else {
-        throw new Error(`unexpected message ${p[0]} during exec`);
-      }
-    }
+    const r = await readUntil(this, remote, () => false);
+    if (!r.closed) throw new Error("exec: the channel did not close");
+    this.send(MSG.CHANNEL_CLOSE, (w) => w.uint32(remote));
+    return { stdout: utf8Decode(r.stdout), stderr: r.stderr, status: r.status, bytes: r.stdout };
   }
 }
 
