@@ -13,6 +13,8 @@ const USAGE = `usage: npm start -- [options]
                             null (discards), none (no UART: the built-in prompt answers)
   --baud N                  default baud rate (default 115200)
   --scrollback BYTES        output replayed when a session attaches (default 16384)
+  --flash-size BYTES        flash store capacity (default 1048576, a typical ESP32 partition)
+  --flash-dirs              flash store with directories (LittleFS-like; default flat like SPIFFS)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
   --banner TEXT             text shown before login
   --help                    this text`;
@@ -45,6 +47,13 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         o.baud = v;
         break;
       }
+      case "--flash-size": {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 4096 || v > MAX_FLASH) throw new Error(`--flash-size takes 4096 to ${MAX_FLASH} bytes`);
+        o.flashSize = v;
+        break;
+      }
+      case "--flash-dirs": o.flashDirs = true; break;
       case "--scrollback": {
         const v = Number(value());
         if (!Number.isInteger(v) || v < 0 || v > MAX_SCROLLBACK) throw new Error(`--scrollback takes 0 to ${MAX_SCROLLBACK} bytes`);
@@ -68,6 +77,8 @@ export function parseArgs(argv: string[]): NodeServerOptions {
   return o;
 }
 
+/** Largest flash store (the node host keeps its sizes in memory; benchmarks use large ones). */
+const MAX_FLASH = 16 << 30;
 /** Largest scrollback the node host allows (it is replayed to every new session). */
 const MAX_SCROLLBACK = 1 << 20;
 

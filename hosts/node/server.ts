@@ -1,6 +1,6 @@
 // The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
 
-import { randomFillSync } from "node:crypto";
+import { randomFillSync, randomInt } from "node:crypto";
 import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -10,9 +10,13 @@ import { DEFAULT_LINE, type UartPort } from "../../modules/console/uart.js";
 import { createNobleProvider } from "../../modules/crypto/noble.js";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { ServerConnection } from "../../modules/ssh/connection.js";
+import { Files } from "../../modules/files/files.js";
+import { installFiles } from "../../modules/files/commands.js";
+import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { verifyPassword } from "../../modules/ssh/password.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
-import { createNodeProvider } from "./crypto_node.js";
+import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
+import { DirectoryFlashStore } from "./flash.js";
 import { AuthorizedKeysFile, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
@@ -37,6 +41,10 @@ export interface NodeServerOptions {
   baud?: number;
   /** Scrollback bytes replayed on attach. */
   scrollback?: number;
+  /** Flash store capacity in bytes (default 1 MiB, a typical ESP32 filesystem partition). */
+  flashSize?: number;
+  /** Flash store with directories (LittleFS-like) instead of flat (SPIFFS-like). */
+  flashDirs?: boolean;
   /** Where log lines go (default: stderr with a timestamp). */
   log?: (line: string) => void;
   /** Where the start-up announcements go (default: stdout). */
@@ -47,6 +55,7 @@ export interface RunningServer {
   readonly ssh: SshServer;
   readonly apps: DeviceApps;
   readonly console: SerialConsole | null;
+  readonly files: Files;
   readonly uarts: (UartPort & { close(): void })[];
   readonly host: string;
   readonly port: number;
@@ -72,15 +81,25 @@ export function makeCrypto(kind: "node" | "noble" = "node"): CryptoProvider {
   return kind === "noble" ? createNobleProvider((out) => randomFillSync(out)) : createNodeProvider();
 }
 
+/** The provider the server runs with: noble, or node:crypto with libsodium's Poly1305. */
+export async function loadCrypto(kind: "node" | "noble" = "node"): Promise<CryptoProvider> {
+  return kind === "noble" ? makeCrypto("noble") : loadNodeProvider();
+}
+
 export async function startNodeServer(options: NodeServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
-  const crypto = makeCrypto(options.crypto);
+  const crypto = await loadCrypto(options.crypto);
   const hostKey = loadOrCreateHostKey(dataDir, crypto, log);
   const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
   const apps = new DeviceApps();
+  const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
+  const files = new Files(store, () => randomInt(0x7fffffff));
+  const recovered = files.recover();
+  if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
+  installFiles(apps, files);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
   let serial: SerialConsole | null = null;
   try {
@@ -136,12 +155,14 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
   announce(`host key ${ssh.fingerprint} (ED25519)`);
+  announce(`flash ${join(dataDir, "flash")}: ${store.capacity} bytes, ${store.used()} used, ${store.directories ? "directories" : "flat"}`);
   for (const u of uarts) announce(`uart ${u.name}: ${u.description} (ssh ${u === uarts[0] ? "console or " : ""}${u.name}@host)`);
 
   return {
     ssh,
     apps,
     console: serial,
+    files,
     uarts,
     host,
     port: actualPort,

@@ -152,7 +152,7 @@ export function builtinCommands(table: CommandTable): CommandTable {
 /** `cat` with no file: input goes back out byte for byte. Input is acknowledged (our window
  * re-opened) only once its bytes were taken for sending, so a client that does not read its output
  * stalls its own input instead of growing our memory. */
-function catLoopback(ctx: SessionContext): SessionProgram {
+export function catLoopback(ctx: SessionContext): SessionProgram {
   const held: Uint8Array[] = [];
   let heldBytes = 0;
   let ended = false;

@@ -1,0 +1,247 @@
+// File services over a FlashStore, shared by SFTP, legacy scp and the device commands: path rules,
+// atomic uploads (written aside, swapped in when complete), open-file accounting, and recovery of
+// uploads cut off by a crash or a lost connection.
+
+import { StoreError, type FileHandle, type FlashStore, type Stat } from "./store.js";
+
+/** Names of uploads in progress start with this; they are hidden from listings and removed at start.
+ * Short, so that it fits SPIFFS's 31-byte names with the 8 hex digits after it. */
+export const TEMP_PREFIX = ".~up";
+/** Longest path we accept in any request, whatever the store (bounds work on hostile input). */
+export const MAX_PATH = 1024;
+
+/** Resolves a client path (absolute or relative to the root, as scp/sftp send it) to a store path.
+ * Refuses "..", NUL, empty components where they matter, names over the store's limit, directories
+ * on a flat store, and our temp names. */
+export function resolvePath(store: FlashStore, text: string): string {
+  if (text.length > MAX_PATH) throw new StoreError("ENAMETOOLONG", `path longer than ${MAX_PATH} bytes`);
+  if (text.includes("\0")) throw new StoreError("EINVAL", "path contains a NUL byte");
+  const parts: string[] = [];
+  for (const part of text.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") throw new StoreError("EINVAL", `"${text}": ".." is not allowed`);
+    if (utf8Length(part) > store.maxNameLength) {
+      throw new StoreError("ENAMETOOLONG", `"${part.slice(0, 40)}": names are limited to ${store.maxNameLength} bytes on this flash`);
+    }
+    if (part.startsWith(TEMP_PREFIX)) throw new StoreError("EINVAL", `"${part}": names starting with ${TEMP_PREFIX} are reserved`);
+    parts.push(part);
+  }
+  if (parts.length > 1 && !store.directories) {
+    throw new StoreError("EPERM", `"${text}": this flash store is flat (no directories)`);
+  }
+  return parts.join("/");
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** An upload in progress: writes go to a temp file beside the target; commit() swaps it in. */
+export class Upload {
+  private closed = false;
+  constructor(
+    private readonly files: Files,
+    readonly target: string,
+    readonly temp: string,
+    readonly handle: FileHandle,
+  ) {}
+
+  write(offset: number, data: Uint8Array): void {
+    this.handle.write(offset, data);
+  }
+  size(): number {
+    return this.handle.size();
+  }
+  truncate(size: number): void {
+    this.handle.truncate(size);
+  }
+
+  /** Makes the upload the target file (durably), with times if given. */
+  commit(times?: { atime: number; mtime: number }): void {
+    if (this.closed) return;
+    this.closed = true;
+    let released = false;
+    try {
+      this.handle.sync();
+      this.handle.close();
+      released = true;
+      this.files.release();
+      this.files.store.rename(this.temp, this.target);
+      if (times) this.files.store.setTimes(this.target, times.atime, times.mtime);
+    } catch (e) {
+      if (!released) {
+        // sync or close failed: the handle and its open-file slot must not leak
+        try {
+          this.handle.close();
+        } catch {
+          // the temp is removed below all the same
+        }
+        this.files.release();
+      }
+      this.files.removeQuietly(this.temp);
+      throw e;
+    }
+  }
+
+  /** Drops the upload; the target keeps its old content. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.handle.close();
+    } catch {
+      // closing a handle on a failing store: the temp is removed below all the same
+    }
+    this.files.release();
+    this.files.removeQuietly(this.temp);
+  }
+}
+
+export class Files {
+  private open = 0;
+  private counter = 0;
+
+  constructor(readonly store: FlashStore, private readonly random: () => number) {}
+
+  /** Removes temp files left by uploads that never completed (call at start). Returns their count. */
+  recover(): number {
+    let removed = 0;
+    const walk = (dir: string) => {
+      for (const s of this.store.list(dir)) {
+        const path = joinPath(dir, s.name);
+        if (s.name.startsWith(TEMP_PREFIX)) {
+          this.removeQuietly(path);
+          removed++;
+        } else if (s.isDirectory) walk(path);
+      }
+    };
+    walk("");
+    return removed;
+  }
+
+  /** Listing without temp files. */
+  list(dir: string): Stat[] {
+    return this.store.list(dir).filter((s) => !s.name.startsWith(TEMP_PREFIX));
+  }
+
+  stat(path: string): Stat | null {
+    if (path === "") return { name: "/", size: 0, mtime: 0, atime: 0, isDirectory: true, mode: 0o755 };
+    return this.store.stat(path);
+  }
+
+  private take(): void {
+    if (this.open >= this.store.maxOpenFiles) {
+      throw new StoreError("EMFILE", `at most ${this.store.maxOpenFiles} files can be open at once on this flash`);
+    }
+    this.open++;
+  }
+
+  release(): void {
+    if (this.open > 0) this.open--;
+  }
+
+  /** Opens an existing file for reading; close it with closeRead(). */
+  openRead(path: string): FileHandle {
+    const s = this.store.stat(path);
+    if (!s) throw new StoreError("ENOENT", `"${path}": no such file`);
+    if (s.isDirectory) throw new StoreError("EISDIR", `"${path}" is a directory`);
+    this.take();
+    try {
+      return this.store.open(path, "read");
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+  }
+
+  closeRead(handle: FileHandle): void {
+    handle.close();
+    this.release();
+  }
+
+  /**
+   * Starts an upload to `path`. `keep` copies the current content first (SFTP opens without TRUNC,
+   * appends); otherwise the upload starts empty. The old file stays as it is until commit().
+   */
+  beginUpload(path: string, keep: boolean): Upload {
+    if (path === "") throw new StoreError("EISDIR", "the root is a directory");
+    const existing = this.store.stat(path);
+    if (existing?.isDirectory) throw new StoreError("EISDIR", `"${path}" is a directory`);
+    const dir = parentOf(path);
+    if (dir !== "") {
+      const d = this.store.stat(dir);
+      if (!d) throw new StoreError("ENOENT", `"${dir}": no such directory`);
+      if (!d.isDirectory) throw new StoreError("ENOTDIR", `"${dir}" is not a directory`);
+    }
+    this.take();
+    const temp = joinPath(dir, `${TEMP_PREFIX}${((this.random() ^ ++this.counter) >>> 0).toString(16).padStart(8, "0")}`);
+    let handle: FileHandle;
+    try {
+      handle = this.store.open(temp, "create");
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+    const upload = new Upload(this, path, temp, handle);
+    if (keep && existing) {
+      try {
+        const from = this.store.open(path, "read");
+        try {
+          const buf = new Uint8Array(COPY_CHUNK);
+          for (let off = 0; ; ) {
+            const n = from.read(off, buf);
+            if (n === 0) break;
+            handle.write(off, n === buf.length ? buf : buf.subarray(0, n));
+            off += n;
+          }
+        } finally {
+          from.close();
+        }
+      } catch (e) {
+        upload.abort();
+        throw e;
+      }
+    }
+    return upload;
+  }
+
+  removeQuietly(path: string): void {
+    try {
+      this.store.remove(path);
+    } catch {
+      // already gone, or the store is failing: recover() retries at the next start
+    }
+  }
+
+  /** Bytes used and free, for `df` and statvfs. */
+  usage(): { capacity: number; used: number; free: number } {
+    const used = Math.min(this.store.used(), this.store.capacity);
+    return { capacity: this.store.capacity, used, free: this.store.capacity - used };
+  }
+}
+
+/** Chunk for copying a file into an upload (SFTP open without TRUNC). */
+const COPY_CHUNK = 4096;
