@@ -143,3 +143,25 @@ test("the server starts a rekey after rekeyBytes; data sent meanwhile waits and 
   assert.deepEqual(received, input);
   assert.ok(logs.length > 0);
 });
+
+test("receive and send buffers grow for bulk data and shrink back when the connection is idle", async () => {
+  const { client, seed, flushServer, conn } = inProcess(() => 1 << 20);
+  flushServer();
+  await client.handshake();
+  await client.requestUserauth();
+  assert.equal(await client.authPublickey("console", seed), MSG.USERAUTH_SUCCESS);
+  const rxSize = () => (conn.transport as unknown as { rx: Uint8Array }).rx.length;
+  const txSize = () => (conn.transport as unknown as { writer: { buf: Uint8Array } }).writer.buf.length;
+  assert.equal(rxSize(), 2048, "an idle connection starts small");
+  const ch = await client.openSession();
+  const r = await client.exec(ch.remote, "cat", randomBytes(200_000));
+  assert.equal(r.bytes.length, 200_000);
+  assert.ok(rxSize() > 32768 && txSize() > 32768, `grown: ${rxSize()} / ${txSize()}`);
+  conn.transport.trim(); // data arrived since the last trim: keep the buffers
+  assert.ok(rxSize() > 32768);
+  conn.transport.trim(); // a quiet second: give them back
+  assert.equal(rxSize(), 2048);
+  assert.equal(txSize(), 1024);
+  const again = await client.exec((await client.openSession()).remote, "echo still works");
+  assert.equal(again.stdout, "still works\n");
+});

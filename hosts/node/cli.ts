@@ -15,6 +15,7 @@ const USAGE = `usage: npm start -- [options]
   --scrollback BYTES        output replayed when a session attaches (default 16384)
   --flash-size BYTES        flash store capacity (default 1048576, a typical ESP32 partition)
   --flash-dirs              flash store with directories (LittleFS-like; default flat like SPIFFS)
+  --max-connections N       connections at once (default 16)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
   --banner TEXT             text shown before login
   --help                    this text`;
@@ -54,6 +55,12 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         break;
       }
       case "--flash-dirs": o.flashDirs = true; break;
+      case "--max-connections": {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 1 || v > MAX_CONNECTIONS) throw new Error(`--max-connections takes 1 to ${MAX_CONNECTIONS}`);
+        o.limits = { ...o.limits, maxConnections: v, maxUnauthenticated: Math.min(v, 8) };
+        break;
+      }
       case "--scrollback": {
         const v = Number(value());
         if (!Number.isInteger(v) || v < 0 || v > MAX_SCROLLBACK) throw new Error(`--scrollback takes 0 to ${MAX_SCROLLBACK} bytes`);
@@ -78,7 +85,9 @@ export function parseArgs(argv: string[]): NodeServerOptions {
 }
 
 /** Largest flash store (the node host keeps its sizes in memory; benchmarks use large ones). */
-const MAX_FLASH = 16 << 30;
+const MAX_FLASH = 16 * 2 ** 30;
+/** Most connections the node host accepts at once (each costs a few KiB and a socket). */
+const MAX_CONNECTIONS = 1024;
 /** Largest scrollback the node host allows (it is replayed to every new session). */
 const MAX_SCROLLBACK = 1 << 20;
 

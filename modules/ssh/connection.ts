@@ -124,6 +124,7 @@ export class ServerConnection implements ChannelSender, SessionOwner {
       this.disconnect(DISCONNECT.KEY_EXCHANGE_FAILED, `key exchange not completed within ${limits.kexTimeoutMs / 1000} s`);
       return;
     }
+    this.transport.trim();
     this.guard(() => this.maybeRekey());
   }
 

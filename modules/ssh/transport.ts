@@ -15,8 +15,14 @@ export const MAX_PACKET_LENGTH = 35000;
 export const MAX_PAYLOAD_LENGTH = MAX_PACKET_LENGTH - 5;
 /** Largest MAC/tag of any cipher we support (Poly1305). */
 const MAX_TAG_LENGTH = 16;
-/** The whole receive buffer: one packet of the largest size with its length field and tag. */
+/** The receive buffer at its largest: one packet of the largest size with its length field and tag. */
 export const RECEIVE_BUFFER_SIZE = 4 + MAX_PACKET_LENGTH + MAX_TAG_LENGTH;
+/** The receive buffer of an idle connection: enough for the handshake's packets (a KEXINIT from
+ * OpenSSH is about 1.5 KiB); it grows to RECEIVE_BUFFER_SIZE for bulk data and shrinks back when the
+ * connection is idle, so idle sessions cost little (an ESP32 has about 16 KiB per extra session). */
+export const IDLE_RECEIVE_BUFFER = 2048;
+/** The send buffer of an idle connection, likewise. */
+const IDLE_SEND_BUFFER = 1024;
 /** Control messages (window adjusts, replies) held back while a key exchange runs (RFC 4253 7.1).
  * Channel data is not queued here (channels stop sending instead), so a handful suffices; a peer
  * that makes us queue more than this without finishing its kex is cut off. */
@@ -36,7 +42,9 @@ export interface TransportEvents {
 }
 
 export class Transport {
-  private readonly rx = new Uint8Array(RECEIVE_BUFFER_SIZE);
+  private rx = new Uint8Array(IDLE_RECEIVE_BUFFER);
+  /** Bytes received since the last trim(). */
+  private receivedSinceTrim = 0;
   private rxStart = 0;
   private rxEnd = 0;
   private versionDone = false;
@@ -56,7 +64,7 @@ export class Transport {
   private readonly deferred: Uint8Array[] = [];
   /** False once the host reported a full send buffer; true again after resumeOutput. */
   outputReady = true;
-  private readonly writer = new SshWriter(4096);
+  private readonly writer = new SshWriter(IDLE_SEND_BUFFER);
   private readonly padding = new Uint8Array(PADDING_POOL);
   closed = false;
 
@@ -75,11 +83,14 @@ export class Transport {
         this.rxEnd -= this.rxStart;
         this.rxStart = 0;
       }
+      if (this.rxEnd === this.rx.length) this.grow(this.rx.length * 2);
       const n = Math.min(this.rx.length - this.rxEnd, data.length - off);
+      if (n === 0) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "receive buffer full without a complete packet");
       this.rx.set(n === data.length && off === 0 ? data : data.subarray(off, off + n), this.rxEnd);
       this.rxEnd += n;
       off += n;
       this.bytesIn += n;
+      this.receivedSinceTrim += n;
       this.process();
     }
   }
@@ -112,7 +123,10 @@ export class Transport {
       }
       const len = this.pendingLength;
       const total = 4 + len + cipher.tagLength;
-      if (avail < total) return;
+      if (avail < total) {
+        if (total > this.rx.length - this.rxStart) this.grow(total);
+        return;
+      }
       const start = this.rxStart;
       if (!cipher.open(this.inSeq, this.rx, start, len)) {
         throw new SshError(DISCONNECT.MAC_ERROR, "message authentication code incorrect");
@@ -129,6 +143,30 @@ export class Transport {
       this.packetsSinceKex++;
       this.events.packet(this.rx.subarray(start + 5, start + 4 + len - padLength), seq);
     }
+  }
+
+  /** Makes room for `size` buffered bytes (never beyond RECEIVE_BUFFER_SIZE, which holds any packet
+   * we accept), keeping what is buffered. */
+  private grow(size: number): void {
+    const next = new Uint8Array(Math.min(Math.max(size, this.rx.length), RECEIVE_BUFFER_SIZE));
+    if (next.length <= this.rx.length) return;
+    next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+    this.rxEnd -= this.rxStart;
+    this.rxStart = 0;
+    this.rx = next;
+  }
+
+  /** Called about once a second: gives back grown buffers when nothing arrived since the last call. */
+  trim(): void {
+    if (this.receivedSinceTrim === 0 && this.rx.length > IDLE_RECEIVE_BUFFER && this.rxEnd - this.rxStart <= IDLE_RECEIVE_BUFFER) {
+      const next = new Uint8Array(IDLE_RECEIVE_BUFFER);
+      next.set(this.rx.subarray(this.rxStart, this.rxEnd));
+      this.rxEnd -= this.rxStart;
+      this.rxStart = 0;
+      this.rx = next;
+      this.writer.shrink(IDLE_SEND_BUFFER);
+    }
+    this.receivedSinceTrim = 0;
   }
 
   /** Starts a packet: returns the writer positioned after the message number. Build the payload and

@@ -79,6 +79,10 @@ export class SshWriter {
   constructor(initial = 256) {
     this.buf = new Uint8Array(initial);
   }
+  /** Gives back a buffer that grew for large packets (an idle connection keeps only `size`). */
+  shrink(size: number): void {
+    if (this.buf.length > size && this.pos <= size) this.buf = this.buf.slice(0, size);
+  }
   reset(start = 0): this {
     this.pos = start;
     return this;
