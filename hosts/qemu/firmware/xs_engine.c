@@ -1,0 +1,160 @@
+/*
+ * XS platform hooks (abort, promise job queue, C stack limit, machine platform data) and the
+ * helpers declared in xs_engine.h: the code that needs XS internals (xsAll.h).
+ */
+#include "xsAll.h"
+#include "board.h"
+#include "xs_engine.h"
+
+void fxCreateMachinePlatform(txMachine* the)
+{
+	the->host = C_NULL;
+	the->promiseJobsQueued = 0;
+}
+
+void fxDeleteMachinePlatform(txMachine* the)
+{
+	(void)the;
+}
+
+/* XS calls this when the first job enters an empty queue; the event loop runs them. */
+void fxQueuePromiseJobs(txMachine* the)
+{
+	the->promiseJobsQueued = 1;
+}
+
+/* XS throws "stack overflow" (a RangeError) before the C stack runs out. */
+char* fxCStackLimit(void)
+{
+	return __stack_limit + 1024;
+}
+
+void fxAbort(txMachine* the, int status)
+{
+	const char* why;
+	switch (status) {
+	case XS_UNHANDLED_EXCEPTION_EXIT:
+		engine_report_exception(the, &mxException, "uncaught exception");
+		platform_finish(EXIT_JS_EXCEPTION, "uncaught exception");
+	case XS_UNHANDLED_REJECTION_EXIT:
+		engine_report_exception(the, &mxException, "unhandled rejection");
+		platform_finish(EXIT_JS_EXCEPTION, "unhandled rejection");
+	case XS_STACK_OVERFLOW_EXIT: why = "xs: stack overflow"; break;
+	case XS_NOT_ENOUGH_MEMORY_EXIT: why = "xs: memory full"; break;
+	case XS_NO_MORE_KEYS_EXIT: why = "xs: not enough keys"; break;
+	case XS_TOO_MUCH_COMPUTATION_EXIT: why = "xs: too much computation"; break;
+	case XS_DEAD_STRIP_EXIT: why = "xs: dead strip"; break;
+	default: why = "xs: fatal"; break;
+	}
+	printf("fatal %s (status %d)\n", why, status);
+	platform_finish(EXIT_XS_ABORT, why);
+}
+
+void engine_memory(xsMachine* the, EngineMemory* m)
+{
+	m->chunks = the->currentChunksSize;
+	m->chunks_peak = the->peakChunksSize;
+	m->slots = the->currentHeapCount;
+	m->slots_peak = the->peakHeapCount;
+	m->slot_size = sizeof(txSlot);
+}
+
+void engine_report_exception(xsMachine* the, xsSlot* slot, const char* what)
+{
+	txSlot* exception = (txSlot*)slot;
+	printf("%s: ", what);
+	mxTry(the) {
+		mxPushSlot(exception);
+		printf("%s\n", fxToString(the, the->stack));
+		mxPop();
+		if (mxIsReference(exception)) {
+			mxPushSlot(exception);
+			mxGetID(fxID(the, "stack"));
+			if (mxIsStringPrimitive(the->stack))
+				printf("%s\n", the->stack->value.string);
+			mxPop();
+		}
+	}
+	mxCatch(the) {
+		printf("(not printable)\n");
+	}
+}
+
+static uint32_t load32(const char* p)
+{
+	const uint8_t* b = (const uint8_t*)p;
+	return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+static void* copy_out(txMachine* the, const char* from, size_t size)
+{
+	void* p = c_malloc(size ? size : 1);
+	if (!p)
+		fxAbort(the, XS_NOT_ENOUGH_MEMORY_EXIT);
+	c_memcpy(p, from, size);
+	return p;
+}
+
+/* Bytecode made by xscompile at build time: "XSBC" | version[4] | symbols size | code size |
+ * symbols | code. fxRunScript rewrites the code's IDs in place and frees the script, its symbols
+ * and its code when the top level has run (functions keep their own copies in chunks), so all
+ * three are transient heap copies; the image itself stays read-only like flash. */
+static txScript* load_bytecode(txMachine* the, const char* image, size_t size)
+{
+	if (size < 16)
+		mxSyntaxError("bytecode image too short");
+	uint32_t symbols = load32(image + 8), code = load32(image + 12);
+	if ((size_t)16 + symbols + code != size)
+		mxSyntaxError("bytecode image size mismatch");
+	if (image[4] != XS_MAJOR_VERSION || image[5] != XS_MINOR_VERSION)
+		mxSyntaxError("bytecode from XS %d.%d, engine is %d.%d", image[4], image[5], XS_MAJOR_VERSION, XS_MINOR_VERSION);
+	txScript* script = copy_out(the, (const char*)&(txScript){ 0 }, sizeof(txScript));
+	script->symbolsBuffer = copy_out(the, image + 16, symbols);
+	script->symbolsSize = (txSize)symbols;
+	script->codeBuffer = copy_out(the, image + 16 + symbols, code);
+	script->codeSize = (txSize)code;
+	return script;
+}
+
+void engine_run_program(xsMachine* the, const char* source, size_t size)
+{
+	txScript* script;
+	if (size >= 4 && c_memcmp(source, "XSBC", 4) == 0)
+		script = load_bytecode(the, source, size);
+	else {
+		txStringCStream stream;
+		stream.buffer = (txString)source;
+		stream.offset = 0;
+		stream.size = (txSize)size;
+		script = fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag);
+		if (!script)
+			mxSyntaxError("program does not parse");
+	}
+	txSlot* realm = mxProgram.value.reference->next->value.module.realm;
+	fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL,
+	            mxProgram.value.reference);
+	mxPop(); /* the completion value */
+}
+
+void engine_run_promise_jobs(xsMachine* the)
+{
+	do {
+		while (the->promiseJobsQueued) {
+			the->promiseJobsQueued = 0;
+			fxRunPromiseJobs(the);
+		}
+		fxEndJob(the); /* finalization registries; unhandled rejections of collected promises */
+	} while (the->promiseJobsQueued);
+}
+
+void engine_check_rejections_at_exit(xsMachine* the)
+{
+	fxCheckUnhandledRejections(the, 1);
+}
+
+const char* engine_version(void)
+{
+#define STR_(x) #x
+#define STR(x) STR_(x)
+	return STR(XS_MAJOR_VERSION) "." STR(XS_MINOR_VERSION) "." STR(XS_PATCH_VERSION);
+}
