@@ -7,6 +7,10 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { chacha20, chacha20orig } from '@noble/ciphers/chacha.js';
 import { Poly1305 } from '@noble/ciphers/_poly1305.js';
 import type { CryptoProvider } from './provider.js';
+import { checkChachaArgs } from './checks.js';
+
+/** Re-exported for the providers that import it from here (crypto_node.ts). */
+export { checkChachaArgs };
 
 /** Largest block counter noble's ARX code will use (it refuses block 0xffffffff rather than wrap). */
 const NOBLE_MAX_BLOCK = 0xfffffffe;
@@ -16,14 +20,6 @@ const NOBLE_MAX_BLOCK = 0xfffffffe;
  * leniency) and small-order public keys rejected. See crypto_node.ts for the matching checks.
  */
 const VERIFY_OPTS = { zip215: false } as const;
-
-/** Argument checks shared by every provider's chacha20, so they all reject the same inputs. */
-export function checkChachaArgs(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, output: Uint8Array): void {
-  if (key.length !== 32) throw new RangeError('chacha20: key must be 32 bytes');
-  if (nonce.length !== 8) throw new RangeError('chacha20: nonce must be 8 bytes');
-  if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) throw new RangeError('chacha20: counter out of range');
-  if (output.length < input.length) throw new RangeError('chacha20: output shorter than input');
-}
 
 /** One ChaCha20 block (DJB layout) with counter words (lo, hi), into out[0..64). Used only at the 2^32 block boundary. */
 function chachaBlock(key: Uint8Array, nonce: Uint8Array, lo: number, hi: number, out: Uint8Array): void {
