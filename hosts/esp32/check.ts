@@ -1,0 +1,202 @@
+// `npm run check:esp32`: what can be checked of the ESP32 build without the Moddable SDK, ESP-IDF
+// or a board.
+//
+// 1. TypeScript: tsconfig.esp32.json type-checks hosts/esp32 (from the entry hosts/esp32/main.ts)
+//    and modules/ with lib ES2022 only (no DOM, no node types) against hosts/esp32/types, our
+//    declarations of the Moddable SDK 8.2.3 modules the host uses.
+// 2. Manifests: manifest.json, manifest_littlefs.json and hosts/esp32/manifest_app.json parse; every
+//    module and data path they list exists; every host module is listed; nothing node-only (noble,
+//    hosts/node) is; every native("...") the host binds is a function the listed C files declare.
+// 3. certs/authorized_keys parses and holds no private key.
+// 4. C: the native hooks (modules/crypto/native_crypto.c) and hosts/esp32/*.c compile with -Wall
+//    -Wextra -Werror for a 32-bit target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32, else
+//    gcc -m32) against the real xs.h/xsmc.h (@agoric/xsnap's XS sources) and libsodium's headers
+//    (Debian libsodium-dev). Missing Debian packages are installed with apt-get.
+//
+// Exit status 0 when everything passed; each step prints one line (and the tools' output on failure).
+
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const hostDir = join(root, "hosts/esp32");
+const XS_INCLUDES = join(root, "node_modules/@agoric/xsnap/moddable/xs/includes");
+const NATIVE_C = join(root, "modules/crypto/native_crypto.c");
+const CFLAGS = ["-std=gnu11", "-Os", "-Wall", "-Wextra", "-Werror", "-DESP32_HOST_CHECK"];
+const RISCV = ["-march=rv32imc", "-mabi=ilp32", "--specs=picolibc.specs"];
+
+type Step = () => Promise<string>;
+const failures: string[] = [];
+
+async function step(name: string, fn: Step): Promise<void> {
+  try {
+    const detail = await fn();
+    console.log(`ok   ${name}${detail ? `: ${detail}` : ""}`);
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    const output = [err.stdout, err.stderr].filter(Boolean).join("\n").trim();
+    console.log(`FAIL ${name}: ${err.message.split("\n")[0]}${output ? `\n${output}` : ""}`);
+    failures.push(name);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function typecheck(): Promise<string> {
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  await run(process.execPath, [tsc, "-p", join(root, "tsconfig.esp32.json")], { cwd: root, maxBuffer: 16 << 20 });
+  return "tsconfig.esp32.json (lib ES2022, hosts/esp32/types)";
+}
+
+interface Manifest {
+  include?: string | string[];
+  modules?: Record<string, string | string[]>;
+  data?: Record<string, string | string[]>;
+  creation?: { main?: string };
+}
+
+function readManifest(path: string): Manifest {
+  return JSON.parse(readFileSync(path, "utf8")) as Manifest;
+}
+
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Files a manifest source path matches, as mcconfig does: `dir/name` matches dir/name.* and
+ * `dir/*` everything in dir. */
+function matches(manifestDir: string, source: string): string[] {
+  const full = resolve(manifestDir, source);
+  const dir = dirname(full);
+  const name = basename(full);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith(".") && (name === "*" || f === name || f.replace(/\.d\.ts$|\.[^.]+$/, "") === name))
+    .map((f) => join(dir, f));
+}
+
+async function manifests(): Promise<string> {
+  const app = join(hostDir, "manifest_app.json");
+  const listed = new Set<string>();
+  for (const top of ["manifest.json", "manifest_littlefs.json"]) {
+    const m = readManifest(join(root, top));
+    const includes = asList(m.include);
+    if (!includes.includes("./hosts/esp32/manifest_app.json")) throw new Error(`${top} does not include hosts/esp32/manifest_app.json`);
+    for (const want of ["examples/manifest_base.json", "examples/manifest_net.json", "modules/io/manifest.json", "modules/network/mdns/manifest.json"]) {
+      if (!includes.some((i) => i.endsWith(want))) throw new Error(`${top} does not include $(MODDABLE)/${want}`);
+    }
+    const files = includes.filter((i) => i.includes("/files/file/manifest"));
+    if (files.length !== 1) throw new Error(`${top} must include exactly one file manifest (SPIFFS or LittleFS)`);
+  }
+  const m = readManifest(app);
+  if (m.creation?.main !== "main") throw new Error(`manifest_app.json: creation.main must be "main"`);
+  if (!m.modules?.main) throw new Error(`manifest_app.json maps no "main" module`);
+  let modules = 0;
+  for (const [target, sources] of Object.entries(m.modules)) {
+    for (const source of asList(sources)) {
+      const found = matches(hostDir, source);
+      if (found.length === 0) throw new Error(`module ${target}: ${source} matches no file`);
+      for (const f of found) {
+        if (f.includes("/hosts/node/") || /noble/.test(f)) throw new Error(`module ${target}: ${f} is node-only`);
+        listed.add(f);
+      }
+      modules += found.length;
+    }
+  }
+  for (const sources of Object.values(m.data ?? {})) {
+    for (const source of asList(sources)) if (matches(hostDir, source).length === 0) throw new Error(`data ${source} matches no file`);
+  }
+  for (const f of readdirSync(hostDir)) {
+    if ((f.endsWith(".ts") || f.endsWith(".c")) && f !== "check.ts" && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
+  }
+  // Every native("name") the host binds must be a C function of a listed C/H file.
+  const cText = [...listed].filter((f) => f.endsWith(".c") || f.endsWith(".h")).map((f) => readFileSync(f, "utf8")).join("\n");
+  let natives = 0;
+  for (const f of [...listed].filter((p) => p.endsWith(".ts"))) {
+    for (const match of readFileSync(f, "utf8").matchAll(/native\("([A-Za-z0-9_]+)"\)/g)) {
+      natives++;
+      if (!new RegExp(`\\bvoid\\s+${match[1]}\\s*\\(\\s*xsMachine\\s*\\*`).test(cText)) throw new Error(`${basename(f)} binds native("${match[1]}"), which no listed C file declares`);
+    }
+  }
+  return `${modules} module files, ${natives} native bindings resolved`;
+}
+
+async function authorizedKeys(): Promise<string> {
+  const text = readFileSync(join(root, "certs/authorized_keys"), "utf8");
+  if (/PRIVATE KEY-----/.test(text.replace(/^#.*$/gm, ""))) throw new Error("certs/authorized_keys holds a private key");
+  const parsed = parseAuthorizedKeys(text);
+  if (parsed.errors.length > 0) throw new Error(parsed.errors.join("; "));
+  return `${parsed.keys.length} key(s)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function installed(pkg: string): Promise<boolean> {
+  try {
+    const r = await run("dpkg-query", ["-W", "-f=${Status}", pkg]);
+    return r.stdout.includes("install ok installed");
+  } catch {
+    return false;
+  }
+}
+
+/** Installs the Debian packages that are missing (never skips silently: throws when it cannot). */
+async function ensurePackages(pkgs: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const p of pkgs) if (!(await installed(p))) missing.push(p);
+  if (missing.length === 0) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const lock = ["-o", "DPkg::Lock::Timeout=600"];
+  await run("apt-get", [...lock, "update", "-q"], { env, maxBuffer: 64 << 20, timeout: 600_000 });
+  await run("apt-get", [...lock, "install", "-y", "-q", "--no-install-recommends", ...missing], { env, maxBuffer: 64 << 20, timeout: 1_200_000 });
+}
+
+/** The 32-bit compiler: riscv64-unknown-elf-gcc for rv32imc/ilp32, or gcc -m32 when multilib works. */
+async function compiler(scratch: string): Promise<{ cc: string; flags: string[]; name: string }> {
+  try {
+    await ensurePackages(["gcc-riscv64-unknown-elf", "picolibc-riscv64-unknown-elf"]);
+    return { cc: "riscv64-unknown-elf-gcc", flags: RISCV, name: "riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32" };
+  } catch (e) {
+    const probe = join(scratch, "probe.c");
+    await run("sh", ["-c", `echo 'int x;' > ${probe} && gcc -m32 -c ${probe} -o ${probe}.o`]);
+    return { cc: "gcc", flags: ["-m32"], name: `gcc -m32 (riscv toolchain unavailable: ${(e as Error).message.split("\n")[0]})` };
+  }
+}
+
+async function compileC(): Promise<string> {
+  if (!existsSync(join(XS_INCLUDES, "xsmc.h"))) throw new Error(`${XS_INCLUDES}/xsmc.h missing: run npm install (@agoric/xsnap)`);
+  await ensurePackages(["libsodium-dev"]);
+  const scratch = mkdtempSync(join(tmpdir(), "esp32-check-"));
+  try {
+    // libsodium's headers alone (not the rest of the host's /usr/include) for the cross compiler.
+    const inc = join(scratch, "include");
+    mkdirSync(inc);
+    symlinkSync("/usr/include/sodium.h", join(inc, "sodium.h"));
+    symlinkSync("/usr/include/sodium", join(inc, "sodium"));
+    const { cc, flags, name } = await compiler(scratch);
+    const sources = readdirSync(hostDir).filter((f) => f.endsWith(".c")).map((f) => join(hostDir, f));
+    const notes: string[] = [];
+    if (existsSync(NATIVE_C)) sources.unshift(NATIVE_C);
+    else notes.push("modules/crypto/native_crypto.c does not exist yet");
+    for (const src of sources) {
+      await run(cc, [...flags, ...CFLAGS, `-I${inc}`, `-I${XS_INCLUDES}`, `-I${join(root, "modules/crypto")}`, "-c", src, "-o", join(scratch, basename(src) + ".o")], { maxBuffer: 16 << 20 });
+    }
+    return `${sources.map((s) => s.slice(root.length + 1)).join(", ")} with ${name} ${CFLAGS.join(" ")}${notes.length ? ` (${notes.join("; ")})` : ""}`;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await step("typescript", typecheck);
+await step("manifests", manifests);
+await step("authorized_keys", authorizedKeys);
+await step("C hooks", compileC);
+if (failures.length > 0) {
+  console.log(`check:esp32: ${failures.length} failed (${failures.join(", ")})`);
+  process.exit(1);
+}
+console.log("check:esp32: all passed");

@@ -1,0 +1,131 @@
+// The ESP32 host (Moddable SDK 8.2.3): wires the sans-I/O core (modules/) to the board, as
+// hosts/node/server.ts does on node. One SshServer; an SshListener turning each accepted lwIP socket
+// into a ServerConnection (socket.ts); the bridged UART (serial.ts); the flash store (flash.ts);
+// keys and secrets (keystore.ts); Wi-Fi reconnects and mDNS (network.ts); native crypto (crypto.ts);
+// a tick every second.
+//
+// Event flow and the absence of long turns: everything runs on the XS thread, one callback at a
+// time (socket readable/writable, UART readable/writable, timers). Each callback does bounded work:
+// socket input is read 2 KiB at a time, the core handles at most one TCP read per call, SFTP/scp
+// write at most one request's data (<= 32 KiB) per call, in 2 KiB flash pieces. The long ones are
+// native: a key exchange (X25519 + Ed25519 sign, libsodium) and SPIFFS erases during uploads. The
+// SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
+// (~11 ms at 115200 baud), see hosts/esp32/README.md.
+
+import Time from "time";
+import Timer from "timer";
+import { DeviceApps } from "../../modules/console/apps.js";
+import { SerialConsole } from "../../modules/console/console.js";
+import { installFiles } from "../../modules/files/commands.js";
+import { Files } from "../../modules/files/files.js";
+import { verifyPassword } from "../../modules/ssh/password.js";
+import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
+import { readConfig, type Esp32Config } from "./config.js";
+import { createEsp32Crypto } from "./crypto.js";
+import { ModdableFlashStore } from "./flash.js";
+import { loadAuthorizedKeys, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
+import { NetworkMonitor } from "./network.js";
+import { Esp32Uart } from "./serial.js";
+import { SshListener } from "./socket.js";
+
+/** How often connections are checked for timeouts and rekey. */
+const TICK_MS = 1000;
+
+/** Limits for a board with ~300 KB of RAM and lwIP's 8 active TCP connections (CONFIG_LWIP_MAX_
+ * ACTIVE_TCP in the SDK's sdkconfig). To be revisited with the QEMU memory figures. */
+export const ESP32_LIMITS: Partial<ServerLimits> = {
+  /** Per session, the most input held for a slow UART or flash: 16 KiB, not node's 1 MiB. */
+  channelWindow: 16 * 1024,
+  maxChannels: 4,
+  maxConnections: 4,
+  maxUnauthenticated: 2,
+};
+
+export interface Esp32Host {
+  readonly config: Esp32Config;
+  readonly ssh: SshServer;
+  readonly files: Files;
+  readonly console: SerialConsole | null;
+  readonly network: NetworkMonitor;
+}
+
+function log(line: string): void {
+  trace(`${line}\n`);
+}
+
+export function startEsp32(): Esp32Host | null {
+  let config: Esp32Config;
+  try {
+    config = readConfig();
+  } catch (e) {
+    log(`esp-ssh-console: ${(e as Error).message}`);
+    return null;
+  }
+  if (!config.ssid) {
+    // No network, nothing to serve; and without the radio on, esp_fill_random is not a true RNG,
+    // so no host key may be made either.
+    log("esp-ssh-console: no Wi-Fi configured: build with mcconfig ... ssid=NAME password=SECRET");
+    return null;
+  }
+
+  const crypto = createEsp32Crypto();
+  const hostKey = loadOrCreateHostKey(crypto, log);
+  const keys = loadAuthorizedKeys(log);
+  const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
+
+  const apps = new DeviceApps();
+  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  const files = new Files(store, () => {
+    const r = new Uint32Array(1);
+    crypto.randomBytes(new Uint8Array(r.buffer));
+    return r[0] & 0x7fffffff;
+  });
+  const recovered = files.recover();
+  if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
+  installFiles(apps, files);
+
+  let serial: SerialConsole | null = null;
+  if (config.uart) {
+    try {
+      const uart = new Esp32Uart({ ...config.uart, log });
+      serial = new SerialConsole([uart]);
+      serial.install(apps);
+    } catch (e) {
+      log(`uart${config.uart.port}: ${(e as Error).message}: serving the device shell only`);
+    }
+  }
+
+  const ssh = new SshServer({
+    crypto,
+    hostKey,
+    hostName: `esp32 (${config.hostname})`,
+    log,
+    now: () => Time.ticks,
+    limits: ESP32_LIMITS,
+    apps,
+    auth: {
+      isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
+      authorizedKeys: () => keys,
+      passwordHash: () => passwordHash,
+      passwordEnabled: passwordHash !== undefined,
+      verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
+    },
+  });
+  new SshListener(ssh, config.sshPort, log);
+  Timer.repeat(() => ssh.tick(), TICK_MS);
+
+  const network = new NetworkMonitor({
+    ssid: config.ssid,
+    password: config.password,
+    hostname: config.hostname,
+    sshPort: config.sshPort,
+    log,
+    online: (address) => log(`ssh: listening on ${address}:${config.sshPort} (ssh console@${config.hostname}.local)`),
+  });
+
+  log(`host key ${ssh.fingerprint} (ED25519)`);
+  log(`flash ${config.fs} at ${config.fileRoot}: ${store.capacity} bytes, ${store.used()} used`);
+  if (serial) for (const b of serial.bridges) log(`uart ${b.port.name}: ${b.port.description}`);
+  log(`authorized keys: ${keys.length}${passwordHash ? ", password login on" : ""}`);
+  return { config, ssh, files, console: serial, network };
+}
