@@ -8,6 +8,7 @@ import { DeviceApps } from "../modules/console/apps.js";
 import { MSG } from "../modules/ssh/messages.js";
 import { ed25519PublicKeyBlob } from "../modules/ssh/keys.js";
 import { SshServer, type ServerLimits } from "../modules/ssh/server.js";
+import { SshReader } from "../modules/ssh/wire.js";
 import { ScriptedClient, crypto } from "./helpers/client.js";
 
 function inProcess(split: (n: number) => number, limits: Partial<ServerLimits> = {}) {
@@ -164,4 +165,44 @@ test("receive and send buffers grow for bulk data and shrink back when the conne
   assert.equal(txSize(), 1024);
   const again = await client.exec((await client.openSession()).remote, "echo still works");
   assert.equal(again.stdout, "still works\n");
+});
+
+test("a small device's limits keep packet buffers small: 4 KiB channel packets, 8 KiB send queue", async () => {
+  const { client, seed, flushServer, conn } = inProcess(() => 1 << 20, { maxChannelPacket: 4096, channelSendQueue: 8192, channelWindow: 16384 });
+  flushServer();
+  await client.handshake();
+  await client.requestUserauth();
+  assert.equal(await client.authPublickey("console", seed), MSG.USERAUTH_SUCCESS);
+  const ch = await client.openSession();
+  const data = randomBytes(100_000);
+  // The client honours the max packet size the server advertised.
+  client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("exec").boolean(true).text("cat"));
+  await client.expect(MSG.CHANNEL_SUCCESS);
+  let received = Buffer.alloc(0);
+  let sent = 0;
+  let window = ch.window;
+  while (received.length < data.length) {
+    while (sent < data.length && window > 0) {
+      const n = Math.min(4096, data.length - sent, window);
+      client.send(MSG.CHANNEL_DATA, (w) => w.uint32(ch.remote).string(data.subarray(sent, sent + n)));
+      sent += n;
+      window -= n;
+    }
+    const p = await client.next();
+    const r = new SshReader(p, 1);
+    if (p[0] === MSG.CHANNEL_DATA) {
+      r.uint32();
+      const d = r.string();
+      assert.ok(d.length <= 4096, `data packet of ${d.length}`);
+      received = Buffer.concat([received, d]);
+      client.send(MSG.CHANNEL_WINDOW_ADJUST, (w) => w.uint32(ch.remote).uint32(d.length));
+    } else if (p[0] === MSG.CHANNEL_WINDOW_ADJUST) {
+      r.uint32();
+      window += r.uint32();
+    }
+  }
+  assert.deepEqual(received, data);
+  const rx = (conn.transport as unknown as { rx: Uint8Array }).rx.length;
+  const tx = (conn.transport as unknown as { writer: { buf: Uint8Array } }).writer.buf.length;
+  assert.ok(rx <= 8192 && tx <= 8192, `buffers ${rx} / ${tx}`);
 });

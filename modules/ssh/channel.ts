@@ -6,11 +6,13 @@ import { ByteRing } from "./ring.js";
 import type { Transport } from "./transport.js";
 import type { SshReader } from "./wire.js";
 
-/** Largest CHANNEL_DATA we accept (advertised as maximum packet size, RFC 4254 5.1): the RFC 4253
- * minimum payload every peer can send, and what OpenSSH uses itself. */
+/** Default largest CHANNEL_DATA either way (advertised as maximum packet size, RFC 4254 5.1): the RFC
+ * 4253 minimum payload every peer can send, and what OpenSSH uses itself. A small device lowers it
+ * (ServerLimits.maxChannelPacket) so that its packet buffers stay small. */
 export const MAX_CHANNEL_PACKET = 32768;
-/** Bytes a channel's app may queue for sending beyond what the peer's window takes now. Writes past
- * it are refused (the app waits for onWritable), so a stalled client costs at most this per stream. */
+/** Default bytes a channel's app may queue for sending beyond what the peer's window takes now.
+ * Writes past it are refused (the app waits for writable()), so a stalled client costs at most this
+ * per stream (ServerLimits.channelSendQueue). */
 export const CHANNEL_SEND_QUEUE = 64 * 1024;
 /** Largest window a peer can give us; window adjusts beyond it are capped (RFC 4254 5.2). */
 const MAX_WINDOW = 0xffffffff;
@@ -41,8 +43,10 @@ export class Channel {
   /** Bytes we may still send / largest data packet the peer accepts. */
   remoteWindow: number;
   readonly remoteMaxPacket: number;
-  private readonly out = new ByteRing(CHANNEL_SEND_QUEUE);
-  private readonly err = new ByteRing(CHANNEL_SEND_QUEUE);
+  private readonly out: ByteRing;
+  private readonly err: ByteRing;
+  /** Largest data packet either way: ours, and the peer's when smaller. */
+  private readonly maxPacket: number;
   eofSent = false;
   eofReceived = false;
   closeSent = false;
@@ -60,10 +64,15 @@ export class Channel {
     remoteWindow: number,
     remoteMaxPacket: number,
     readonly windowSize: number,
+    maxPacket = MAX_CHANNEL_PACKET,
+    sendQueue = CHANNEL_SEND_QUEUE,
   ) {
     this.localWindow = windowSize;
     this.remoteWindow = remoteWindow;
-    this.remoteMaxPacket = Math.max(1, Math.min(remoteMaxPacket, MAX_CHANNEL_PACKET));
+    this.maxPacket = maxPacket;
+    this.remoteMaxPacket = Math.max(1, Math.min(remoteMaxPacket, maxPacket));
+    this.out = new ByteRing(sendQueue);
+    this.err = new ByteRing(sendQueue);
   }
 
   /** Bytes of output queued but not yet sent. */
@@ -93,7 +102,7 @@ export class Channel {
   consume(n: number): void {
     if (this.closeSent || this.closeReceived) return;
     this.unacked += n;
-    if (this.unacked >= this.windowSize / 2 || this.localWindow < MAX_CHANNEL_PACKET) {
+    if (this.unacked >= this.windowSize / 2 || this.localWindow < this.maxPacket) {
       this.mux.transport.begin(MSG.CHANNEL_WINDOW_ADJUST).uint32(this.remoteId).uint32(this.unacked);
       this.mux.transport.send();
       this.localWindow += this.unacked;
@@ -210,7 +219,7 @@ export class Channel {
 
   /** Accounts received data against our window; false when the peer overran it. */
   takeWindow(n: number): boolean {
-    if (n > this.localWindow || n > MAX_CHANNEL_PACKET) return false;
+    if (n > this.localWindow || n > this.maxPacket) return false;
     this.localWindow -= n;
     return true;
   }

@@ -4,7 +4,7 @@
 // session.ts). Every protocol error ends this one connection with a disconnect reason and one log line.
 
 import { CIPHERS } from "./cipher.js";
-import { Channel, MAX_CHANNEL_PACKET, type ChannelSender } from "./channel.js";
+import { Channel, type ChannelSender } from "./channel.js";
 import { UserAuth } from "./auth.js";
 import { curve25519Server, deriveKey, negotiate, parseKexInit, writeServerKexInit, type Negotiated } from "./kex.js";
 import { DISCONNECT, MSG, OPEN_FAILURE, SshError } from "./messages.js";
@@ -500,12 +500,13 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     if (id >= this.ctx.limits.maxChannels) {
       return refuse(OPEN_FAILURE.RESOURCE_SHORTAGE, `at most ${this.ctx.limits.maxChannels} sessions per connection`);
     }
-    const ch = new Channel(this, type, id, senderId, window, maxPacket, this.ctx.limits.channelWindow);
+    const l = this.ctx.limits;
+    const ch = new Channel(this, type, id, senderId, window, maxPacket, l.channelWindow, l.maxChannelPacket, l.channelSendQueue);
     this.channels[id] = ch;
     const session = new Session(ch, this);
     ch.handler = session;
     this.sessions.set(ch, session);
-    t.begin(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(senderId).uint32(id).uint32(this.ctx.limits.channelWindow).uint32(MAX_CHANNEL_PACKET);
+    t.begin(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(senderId).uint32(id).uint32(l.channelWindow).uint32(l.maxChannelPacket);
     t.send();
   }
 }

@@ -3,6 +3,7 @@
 
 import type { CryptoProvider } from "../crypto/provider.js";
 import type { AuthPolicy } from "./auth.js";
+import { CHANNEL_SEND_QUEUE, MAX_CHANNEL_PACKET } from "./channel.js";
 import { ServerConnection, type ConnectionHost } from "./connection.js";
 import { ed25519PublicKeyBlob, fingerprintSha256 } from "./keys.js";
 import { DISCONNECT } from "./messages.js";
@@ -26,6 +27,11 @@ export interface ServerLimits {
   /** Our receive window per channel: the most a client can have in flight to one session, and so
    * the most a slow consumer can make us hold. */
   channelWindow: number;
+  /** Largest channel data packet either way (<= MAX_CHANNEL_PACKET): what the packet buffers of a
+   * busy connection grow to. */
+  maxChannelPacket: number;
+  /** Output a channel's app may queue beyond the peer's window, per stream. */
+  channelSendQueue: number;
   /** Session channels per connection. */
   maxChannels: number;
   /** Connections at once. */
@@ -42,6 +48,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   rekeyPackets: 2 ** 31,
   rekeyIntervalMs: 3600_000,
   channelWindow: 1 << 20,
+  maxChannelPacket: MAX_CHANNEL_PACKET,
+  channelSendQueue: CHANNEL_SEND_QUEUE,
   maxChannels: 8,
   maxConnections: 16,
   maxUnauthenticated: 8,
@@ -100,6 +108,7 @@ export class SshServer implements ServerContext {
     this.hostKeyBlob = ed25519PublicKeyBlob(config.hostKey.publicKey);
     this.fingerprint = fingerprintSha256(this.hostKeyBlob, config.crypto);
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.limits.maxChannelPacket = Math.max(1024, Math.min(this.limits.maxChannelPacket, MAX_CHANNEL_PACKET));
     this.auth = config.auth;
     this.apps = config.apps;
     const startedAt = config.now();

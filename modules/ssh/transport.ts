@@ -64,7 +64,7 @@ export class Transport {
   private readonly deferred: Uint8Array[] = [];
   /** False once the host reported a full send buffer; true again after resumeOutput. */
   outputReady = true;
-  private readonly writer = new SshWriter(IDLE_SEND_BUFFER);
+  private readonly writer = new SshWriter(IDLE_SEND_BUFFER, RECEIVE_BUFFER_SIZE + 256);
   private readonly padding = new Uint8Array(PADDING_POOL);
   closed = false;
 

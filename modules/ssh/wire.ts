@@ -76,7 +76,9 @@ export class SshReader {
 export class SshWriter {
   buf: Uint8Array;
   pos = 0;
-  constructor(initial = 256) {
+  /** Growth doubles the buffer but stops at `limit` when what is needed fits in it (the transport's
+   * packet writer: one largest packet, not twice that). */
+  constructor(initial = 256, private readonly limit = Infinity) {
     this.buf = new Uint8Array(initial);
   }
   /** Gives back a buffer that grew for large packets (an idle connection keeps only `size`). */
@@ -92,6 +94,7 @@ export class SshWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
+    if (size > this.limit && need <= this.limit) size = this.limit;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
