@@ -10,7 +10,7 @@
 // write at most one request's data (<= 32 KiB) per call, in 2 KiB flash pieces. The long ones are
 // native: a key exchange (X25519 + Ed25519 sign, libsodium) and SPIFFS erases during uploads. The
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
-// (~11 ms at 115200 baud), see hosts/esp32/README.md.
+// (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
 import Time from "time";
 import Timer from "timer";

@@ -4,7 +4,7 @@
 // ring buffers), always 8N1, without hardware flow control:
 // - receive: onReadable(n) -> read the FIFO into one reusable buffer -> listener.data(). At 115200
 //   baud the FIFO fills in ~11 ms, so any JavaScript turn longer than that (a flash erase during an
-//   upload, a key exchange) can drop received bytes; see hosts/esp32/README.md.
+//   upload, a key exchange) can drop received bytes; see README.md, "ESP32 firmware".
 // - transmit: write() is all-or-nothing ("output full" when the FIFO lacks room). We keep the room
 //   onWritable(n) last reported, write at most that, and report how many bytes were taken; when
 //   fewer than offered, the SDK's TX-empty interrupt calls onWritable and we pass it on as
