@@ -36,6 +36,12 @@ const TICK_MS = 1000;
 export const ESP32_LIMITS: Partial<ServerLimits> = {
   /** Per session, the most input held for a slow UART or flash: 16 KiB, not node's 1 MiB. */
   channelWindow: 16 * 1024,
+  /** 4 KiB channel packets keep a busy connection's receive and send buffers near 4 KiB each
+   * (32 KiB packets would grow them to 35 KiB: the XS run of the core measured ~100 KB of transport
+   * buffers per busy connection at node's defaults). */
+  maxChannelPacket: 4096,
+  /** Output queued beyond the client's window, per stream. */
+  channelSendQueue: 4096,
   maxChannels: 4,
   maxConnections: 4,
   maxUnauthenticated: 2,
