@@ -4,6 +4,11 @@
 //
 //   npm run firmware [-- --js FILE] [--source] [--out NAME] [--quiet]
 //
+// Without --js it builds the SSH server image (buildSshFirmware): hosts/qemu/main.ts bundled for XS,
+// with lwIP + virtio-net (net/), libsodium's parts (sodium.ts) and the native hooks, into
+// build/qemu/ssh.elf, the image `npm run qemu` boots. With --js it builds a plain XS image running
+// that script (the boot self-test is firmware/selftest.js).
+//
 // The JS program is compiled to XS bytecode on the host (build/qemu/host/xscompile, built from the
 // same XS sources with the host's cc) so the device does not parse JS at boot; --source links the
 // source instead, parsed on the device.
@@ -19,6 +24,9 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { bundleForXs } from "./bundle.js";
+import { buildNet } from "./net/build.js";
+import { sodiumComponent } from "./sodium.js";
 import { ensurePackages, ensureToolchain } from "./sources.js";
 
 const run = promisify(execFile);
@@ -65,6 +73,10 @@ export interface BuildOptions {
   out?: string;
   /** Components added to XS + platform (native crypto, lwIP, drivers...). */
   components?: Component[];
+  /** Static libraries linked after the objects (lwIP's libnet.a). */
+  libraries?: string[];
+  /** Functions without own `length` and `name` properties (leanDefaults): fewer slots. */
+  lean?: boolean;
   /** Progress lines; default prints to stdout. */
   log?: (line: string) => void;
 }
@@ -87,14 +99,30 @@ export function xsRoot(): string {
   return dir;
 }
 
-function xsComponent(): Component {
+function xsComponent(lean = false): Component {
   const xs = xsRoot();
   const skip = new Set(["xsSnapshot.c"]); // snapshots need a file system and are not used here
+  if (lean) skip.add("xsDefaults.c");
   const sources = readdirSync(join(xs, "sources"))
     .filter((f) => f.endsWith(".c") && !skip.has(f))
     .sort()
     .map((f) => join(xs, "sources", f));
-  return { name: "xs", sources, cflags: ["-w"] };
+  if (lean) sources.push(leanDefaults(xs));
+  return { name: lean ? "xs-lean" : "xs", sources, cflags: ["-w"] };
+}
+
+/** xsDefaults.c without the hooks that give every function its own `length` and `name` properties
+ * (XS checks each hook for NULL; Moddable's ROM builds leave them out the same way): two slots
+ * (32 bytes) less per function, about a thousand functions in the SSH bundle. Generated under
+ * build/ from the package's file. */
+function leanDefaults(xs: string): string {
+  const original = readFileSync(join(xs, "sources", "xsDefaults.c"), "utf8");
+  const patched = original.replace(/\tfxNewFunctionLength,\n\tfxNewFunctionName,\n/, "\tC_NULL, /* no function length */\n\tC_NULL, /* no function name */\n");
+  if (patched === original) throw new Error("xsDefaults.c: the function length/name hooks were not found (XS version changed?)");
+  const file = join(outDir, "xs-lean", "xsDefaults.c");
+  mkdirSync(dirname(file), { recursive: true });
+  if (!existsSync(file) || readFileSync(file, "utf8") !== patched) writeFileSync(file, patched);
+  return file;
 }
 
 function platformComponent(): Component {
@@ -206,7 +234,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const bundle = resolve(options.bundle ?? defaultBundle);
   if (!existsSync(bundle)) throw new Error(`JS bundle not found: ${bundle}`);
   const elf = join(outDir, options.out ?? "firmware.elf");
-  const components = [xsComponent(), platformComponent(), ...(options.components ?? [])];
+  const components = [xsComponent(options.lean), platformComponent(), ...(options.components ?? [])];
 
   interface Job { source: string; obj: string; dep: string; args: string[] }
   const jobs: Job[] = [];
@@ -256,7 +284,8 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
 
   const linker = join(firmwareDir, "link.ld");
   const map = elf.replace(/\.elf$/, ".map");
-  const newest = Math.max(...objects.map(mtime), mtime(linker));
+  const libraries = options.libraries ?? [];
+  const newest = Math.max(...objects.map(mtime), ...libraries.map(mtime), mtime(linker));
   let linked = false;
   if (jobs.length > 0 || mtime(elf) < newest) {
     await tool("gcc", [
@@ -268,6 +297,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       "-o",
       elf,
       ...objects,
+      ...libraries,
       "-lm",
     ]);
     linked = true;
@@ -292,6 +322,40 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       `${jobs.length} compiled, ${cachedCount} cached, ${linked ? "linked" : "up to date"} in ${(result.ms / 1000).toFixed(1)} s`,
   );
   return result;
+}
+
+/** The SSH server image `npm run qemu` boots. */
+export const sshFirmware = join(outDir, "ssh.elf");
+export const sshEntry = join(repoRoot, "hosts/qemu/main.ts");
+
+/** Builds the SSH server image: hosts/qemu/main.ts (bundled for XS, compiled to bytecode) on XS +
+ * lwIP/virtio-net + libsodium + the native hooks (crypto, TCP, UART, NOR flash, board). Cached like
+ * any build. */
+export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string } = {}): Promise<BuildResult & { bundleBytes: number }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  await ensureToolchain();
+  const bundleFile = join(outDir, "ssh", "main.js");
+  const bundled = await bundleForXs(sshEntry, join(outDir, "ssh", "main.tmp.js"), { minify: true });
+  // Rewrite the bundle only when it changed, so the bytecode and the link stay cached.
+  const text = readFileSync(bundled.outfile, "utf8");
+  if (!existsSync(bundleFile) || readFileSync(bundleFile, "utf8") !== text) writeFileSync(bundleFile, text);
+  const [net, sodium] = await Promise.all([buildNet(), sodiumComponent()]);
+  const netIncludes = net.includeFlags.map((f) => f.replace(/^-I/, ""));
+  const warnings = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"];
+  const components: Component[] = [
+    sodium.component,
+    {
+      name: "ssh-host",
+      sources: [
+        join(repoRoot, "modules/crypto/native_crypto.c"),
+        ...["sodium_glue.c", "xs_ssh.c", "xs_net.c", "xs_uart.c", "pflash.c", "xs_flash.c"].map((f) => join(firmwareDir, f)),
+      ],
+      includes: [join(repoRoot, "modules/crypto"), ...sodium.includes, ...netIncludes],
+      cflags: warnings,
+    },
+  ];
+  const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, log });
+  return { ...result, bundleBytes: bundled.bytes };
 }
 
 /** Berkeley sizes: text (code + read-only data + .data's flash copy), data, bss (incl. heap, stack). */
@@ -343,7 +407,9 @@ function parseArgs(argv: string[]): BuildOptions & { quiet?: boolean } {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const o = parseArgs(process.argv.slice(2));
-    await buildFirmware({ ...o, log: o.quiet ? () => {} : undefined });
+    const log = o.quiet ? () => {} : undefined;
+    if (o.bundle) await buildFirmware({ ...o, log });
+    else await buildSshFirmware({ log, out: o.out });
   } catch (e) {
     console.error((e as Error).message);
     process.exit(1);

@@ -1,28 +1,44 @@
 // Boots the firmware in QEMU (`qemu-system-riscv32 -M virt`, an rv32imc CPU like an ESP32-C3).
 //
-//   npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount]
-//                   [--listen HOST:PORT] [--data DIR] [--uart stdio|pty|tcp:HOST:PORT|none]
+//   npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount] [--log semihosting|uart]
+//                   [--listen HOST:PORT] [--data DIR] [--uart pty|tcp:HOST:PORT|file:PATH|none|stdio]
 //
-// The console (UART0) is on stdio unless --uart moves it; the firmware's exit status (through the
-// virt test device) becomes this command's status; a timeout kills QEMU and exits 124.
+// Boots build/qemu/ssh.elf (the SSH server, `npm run firmware`) unless --elf names another image.
+// The firmware's log arrives through QEMU semihosting on stdout; the machine's ns16550 is then free
+// to be the bridged UART of the serial console: --uart pty makes it a pseudo-terminal (its path is
+// printed as "uart: /dev/pts/N"), tcp:HOST:PORT a TCP server QEMU listens on, file:PATH a file; by
+// default (none) it goes nowhere. --log uart boots without semihosting: the firmware then notices and
+// logs to the ns16550 on stdio, as the earliest images did (debugging; no serial console then).
+// The firmware's exit status (through the virt test device) becomes this command's status; a
+// timeout kills QEMU and exits 124.
 // --listen forwards HOST:PORT to the guest's port 22 through QEMU's user network (restrict=on: the
-// guest reaches nothing else) on a virtio-net device; the firmware's network stack drives it.
-// --data DIR keeps the machine's state (for now the entropy seed file of each boot; later flash).
-// Each boot gets 32 fresh bytes from the host's CSPRNG, loaded at BOARD_SEED_ADDR (firmware/board.h).
+// guest reaches nothing else) on a virtio-net device; once the firmware logs "ssh: listening on
+// port 22", this prints "listening on HOST:PORT".
+// --data DIR keeps the machine's state: the entropy seed of each boot (32 fresh bytes from the
+// host's CSPRNG, loaded at BOARD_SEED_ADDR, firmware/board.h) and DIR/authorized_keys, loaded at
+// BOARD_KEYS_ADDR with its length (the firmware reads it at boot), and DIR/flash.img, the 32 MiB NOR
+// flash of the flash store (virt's second pflash bank; created erased on first use). Without --data
+// the flash is a fresh temporary one for that boot.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultFirmware } from "./build.js";
+import { sshFirmware } from "./build.js";
 
 export const QEMU = "qemu-system-riscv32";
 /** Where the firmware looks for its seed (BOARD_SEED_ADDR, BOARD_SEED_MAGIC in firmware/board.h). */
 export const SEED_ADDR = 0x80300000;
 const SEED_MAGIC = "XSSEED01";
 const SEED_BYTES = 32;
+/** Where the firmware looks for authorized_keys (BOARD_KEYS_ADDR, _MAGIC, _MAX in firmware/board.h). */
+export const KEYS_ADDR = 0x80301000;
+const KEYS_MAGIC = "XSKEYS01";
+const KEYS_MAX = 64 * 1024;
+/** What the firmware logs once its SSH server listens (hosts/qemu/main.ts). */
+export const LISTENING_LINE = /^ssh: listening on port 22$/m;
 /** Guest RAM: the image's flash + RAM regions and the seed sit in the first 4 MiB, QEMU's device
  * tree 2 MiB-aligned below the end (firmware/link.ld). The firmware's own heap is fixed at link time. */
 const MEMORY = "8M";
@@ -37,19 +53,32 @@ export interface RunOptions {
   listen?: string;
   /** Directory for the machine's state; default: a temporary directory removed after the run. */
   data?: string;
-  /** Where UART0 goes: "stdio" (default), "pty", "tcp:HOST:PORT" (a server QEMU listens on), "none". */
+  /** Where the ns16550 goes: "none" (default; "stdio" with log "uart"), "pty", "tcp:HOST:PORT" (a
+   * server QEMU listens on), "file:PATH", "stdio" (only when the log is not on stdio too). */
   uart?: string;
+  /** The firmware's log: through semihosting on stdout (default), or on the ns16550 ("uart"). */
+  log?: "semihosting" | "uart";
+  /** authorized_keys to load into the guest (default: DATA/authorized_keys when it exists). */
+  authorizedKeys?: string;
   /** Leave out the entropy seed (the firmware then refuses to produce randomness). */
   noSeed?: boolean;
-  /** stdio of the QEMU process (default: inherit). */
-  stdio?: "inherit" | "pipe";
+  /** stdio of the QEMU process (default: inherit). "pipe" collects the log (RunResult.output);
+   * "tee" collects it and copies it to this process's stdout/stderr as it comes. */
+  stdio?: "inherit" | "pipe" | "tee";
 }
 
 function chardev(uart: string): string {
   if (uart === "stdio" || uart === "pty" || uart === "none") return uart === "none" ? "null" : uart;
   const m = uart.match(/^tcp:([^:]+):(\d+)$/);
   if (m) return `tcp:${m[1]}:${m[2]},server=on,wait=off`;
-  throw new Error(`--uart: expected stdio, pty, tcp:HOST:PORT or none, got ${uart}`);
+  if (uart.startsWith("file:") && uart.length > 5) return `file:${resolve(uart.slice(5))}`;
+  throw new Error(`--uart: expected pty, tcp:HOST:PORT, file:PATH, none or stdio, got ${uart}`);
+}
+
+function uartOf(o: RunOptions): string {
+  const uart = o.uart ?? (o.log === "uart" ? "stdio" : "none");
+  if (uart === "stdio" && o.log !== "uart") throw new Error("--uart stdio: stdio carries the log; use --log uart, or pty/tcp/file");
+  return uart;
 }
 
 function hostPort(listen: string): { host: string; port: number } {
@@ -60,8 +89,8 @@ function hostPort(listen: string): { host: string; port: number } {
 }
 
 /** The QEMU command line for a boot (the seed file must exist unless noSeed). */
-export function qemuArgs(o: RunOptions & { seedFile?: string }): string[] {
-  const elf = resolve(o.elf ?? defaultFirmware);
+export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string; flashFile?: string }): string[] {
+  const elf = resolve(o.elf ?? sshFirmware);
   const args = [
     "-nographic",
     "-M", "virt",
@@ -69,12 +98,22 @@ export function qemuArgs(o: RunOptions & { seedFile?: string }): string[] {
     "-smp", "1",
     "-m", MEMORY,
     "-bios", "none",
-    "-kernel", elf,
+    // The ELF through a loader device, not -kernel: with a pflash on unit 1 (the flash store),
+    // QEMU 7.2's virt treats that bank as S-mode firmware, does not load -kernel and jumps there.
+    // cpu-num=0 starts the CPU at the ELF's entry.
+    "-device", `loader,file=${elf},cpu-num=0`,
     "-monitor", "none",
-    "-serial", chardev(o.uart ?? "stdio"),
+    "-serial", chardev(uartOf(o)),
   ];
+  if (o.log !== "uart") {
+    // Semihosting (SYS_WRITE0) output on stdout: the firmware's log.
+    args.push("-chardev", "stdio,id=log0,signal=on", "-semihosting-config", "enable=on,target=native,chardev=log0");
+  }
   if (o.icount) args.push("-icount", "shift=0");
   if (o.seedFile) args.push("-device", `loader,file=${o.seedFile},addr=0x${SEED_ADDR.toString(16)},force-raw=on`);
+  if (o.keysFile) args.push("-device", `loader,file=${o.keysFile},addr=0x${KEYS_ADDR.toString(16)},force-raw=on`);
+  // [flash] The flash store's NOR flash: virt.flash1 (unit 0 would become the boot device).
+  if (o.flashFile) args.push("-drive", `if=pflash,unit=1,format=raw,file=${o.flashFile}`);
   if (o.listen) {
     const { host, port } = hostPort(o.listen);
     args.push(
@@ -85,9 +124,44 @@ export function qemuArgs(o: RunOptions & { seedFile?: string }): string[] {
   return args;
 }
 
+// [flash] ---------------------------------------------------------------------------------------
+/** Size of a virt pflash bank: QEMU refuses a drive of any other size. */
+export const FLASH_IMAGE_BYTES = 32 << 20;
+
+/** DIR/flash.img, the emulated NOR flash (hosts/qemu/firmware/pflash.h): created erased (0xFF) on
+ * first use, kept across boots: the flash store's files live in it. */
+export function ensureFlashImage(dir: string): string {
+  const file = join(dir, "flash.img");
+  if (!existsSync(file)) {
+    writeFileSync(file, Buffer.alloc(FLASH_IMAGE_BYTES, 0xff));
+  } else {
+    const size = statSync(file).size;
+    if (size !== FLASH_IMAGE_BYTES) throw new Error(`${file}: ${size} bytes, a flash image must have ${FLASH_IMAGE_BYTES}`);
+  }
+  return file;
+}
+// [/flash] --------------------------------------------------------------------------------------
+
 function writeSeed(dir: string): string {
   const file = join(dir, "entropy-seed.bin");
   writeFileSync(file, Buffer.concat([Buffer.from(SEED_MAGIC, "latin1"), randomBytes(SEED_BYTES)]), { mode: 0o600 });
+  return file;
+}
+
+/** DIR/authorized_keys.bin: magic, length (uint32 LE), the text; undefined when there is no file. */
+function writeKeys(dir: string, source: string | undefined): string | undefined {
+  const from = source ?? join(dir, "authorized_keys");
+  if (!existsSync(from)) {
+    if (source) throw new Error(`authorized keys file ${source} does not exist`);
+    return undefined;
+  }
+  const text = readFileSync(from);
+  if (text.length > KEYS_MAX) throw new Error(`${from}: ${text.length} bytes, the firmware takes at most ${KEYS_MAX}`);
+  const header = Buffer.alloc(12);
+  header.write(KEYS_MAGIC, 0, "latin1");
+  header.writeUInt32LE(text.length, 8);
+  const file = join(dir, "authorized_keys.bin");
+  writeFileSync(file, Buffer.concat([header, text]), { mode: 0o600 });
   return file;
 }
 
@@ -95,13 +169,21 @@ export interface Boot {
   child: ChildProcess;
   /** Resolves when QEMU has exited. */
   done: Promise<RunResult>;
+  /** The log so far (stdio "pipe" or "tee"), and QEMU's own stderr. */
+  output(): string;
+  stderr(): string;
+  /** Resolves with the first match of `re` in the log (stdout) or, with `inStderr`, QEMU's own
+   * messages too (stderr; some, like the pty path, come on stdout);
+   * rejects when QEMU exits first or after `timeoutMs`. */
+  waitFor(re: RegExp, timeoutMs: number, inStderr?: boolean): Promise<RegExpMatchArray>;
 }
 
 export interface RunResult {
   /** The firmware's exit code (QEMU's status), 124 after a timeout, or 128+n after a signal. */
   code: number;
   timedOut: boolean;
-  /** The console (UART0) when stdio is "pipe" and the UART is on stdio; QEMU's stderr separately. */
+  /** The firmware's log (semihosting, or the UART with log "uart") when stdio is "pipe"/"tee";
+   * QEMU's stderr separately. */
   output: string;
   stderr: string;
   ms: number;
@@ -109,19 +191,55 @@ export interface RunResult {
 
 /** Starts QEMU. */
 export function boot(o: RunOptions = {}): Boot {
-  const elf = resolve(o.elf ?? defaultFirmware);
+  const elf = resolve(o.elf ?? sshFirmware);
   if (!existsSync(elf)) throw new Error(`${elf} does not exist: run npm run firmware first`);
   const temp = o.data ? undefined : mkdtempSync(join(tmpdir(), "esp-ssh-qemu-"));
   const dataDir = o.data ? resolve(o.data) : temp!;
   mkdirSync(dataDir, { recursive: true });
   const seedFile = o.noSeed ? undefined : writeSeed(dataDir);
-  const args = qemuArgs({ ...o, elf, seedFile });
+  const keysFile = writeKeys(dataDir, o.authorizedKeys);
+  const flashFile = ensureFlashImage(dataDir); // [flash]
+  const args = qemuArgs({ ...o, elf, seedFile, keysFile, flashFile });
   const started = Date.now();
-  const child = spawn(QEMU, args, { stdio: o.stdio === "pipe" ? ["ignore", "pipe", "pipe"] : "inherit" });
+  const piped = o.stdio === "pipe" || o.stdio === "tee";
+  const child = spawn(QEMU, args, { stdio: piped ? ["ignore", "pipe", "pipe"] : "inherit" });
   let output = "";
   let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (s: string) => (output += s));
-  child.stderr?.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  let exited = false;
+  const watchers = new Set<() => void>();
+  const changed = () => {
+    for (const w of [...watchers]) w();
+  };
+  child.stdout?.setEncoding("utf8").on("data", (s: string) => {
+    output += s;
+    if (o.stdio === "tee") process.stdout.write(s);
+    changed();
+  });
+  child.stderr?.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+    if (o.stdio === "tee") process.stderr.write(s);
+    changed();
+  });
+  child.on("exit", () => {
+    exited = true;
+    changed();
+  });
+  const waitFor = (re: RegExp, timeoutMs: number, inStderr = false) =>
+    new Promise<RegExpMatchArray>((resolveWait, rejectWait) => {
+      const check = () => {
+        const m = (inStderr ? `${stderr}\n${output}` : output).match(re);
+        if (m) finish(() => resolveWait(m));
+        else if (exited) finish(() => rejectWait(new Error(`QEMU exited before ${re} showed up:\n${output}\n${stderr}`)));
+      };
+      const timer = setTimeout(() => finish(() => rejectWait(new Error(`no ${re} within ${timeoutMs} ms:\n${output}\n${stderr}`))), timeoutMs);
+      const finish = (then: () => void) => {
+        clearTimeout(timer);
+        watchers.delete(check);
+        then();
+      };
+      watchers.add(check);
+      check();
+    });
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   if (o.timeoutMs) {
@@ -144,7 +262,24 @@ export function boot(o: RunOptions = {}): Boot {
       resolveDone({ code: status, timedOut, output, stderr, ms: Date.now() - started });
     });
   });
-  return { child, done };
+  return { child, done, output: () => output, stderr: () => stderr, waitFor };
+}
+
+/** How long the SSH image may take to boot and listen (XS machine, the bundle, key generation). */
+export const LISTEN_TIMEOUT_MS = 60_000;
+
+/** Boots the SSH image and waits until its server listens; also finds the UART's pty path. */
+export async function bootSshServer(o: RunOptions & { listen: string }): Promise<Boot & { uartPath?: string }> {
+  const b = boot({ stdio: "pipe", ...o });
+  try {
+    let uartPath: string | undefined;
+    if (o.uart === "pty") uartPath = (await b.waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true))[1];
+    await b.waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS);
+    return { ...b, uartPath };
+  } catch (e) {
+    b.child.kill("SIGKILL");
+    throw e;
+  }
 }
 
 /** Boots and waits for the firmware to exit (or the timeout). */
@@ -167,18 +302,24 @@ function parseArgs(argv: string[]): RunOptions {
     else if (a === "--listen") o.listen = value();
     else if (a === "--data") o.data = value();
     else if (a === "--uart") o.uart = value();
+    else if (a === "--log") {
+      const v = value();
+      if (v !== "semihosting" && v !== "uart") throw new Error("--log: semihosting or uart");
+      o.log = v;
+    } else if (a === "--authorized-keys") o.authorizedKeys = value();
     else if (a === "--no-seed") o.noSeed = true;
     else if (a === "--help" || a === "-h") {
       console.log(
         "usage: npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount] [--listen HOST:PORT] [--data DIR]\n" +
-          "                       [--uart stdio|pty|tcp:HOST:PORT|none] [--no-seed]",
+          "                       [--uart pty|tcp:HOST:PORT|file:PATH|none|stdio] [--log semihosting|uart]\n" +
+          "                       [--authorized-keys FILE] [--no-seed]",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   if (o.timeoutMs !== undefined && !(o.timeoutMs >= 0)) throw new Error("--timeout: expected seconds");
   if (o.listen) hostPort(o.listen);
-  if (o.uart) chardev(o.uart);
+  chardev(uartOf(o));
   return o;
 }
 
@@ -190,8 +331,21 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error((e as Error).message);
     process.exit(2);
   }
-  const { child, done } = boot(o);
+  const { child, done, waitFor } = boot({ ...o, stdio: "tee" });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => child.kill("SIGTERM"));
+  if (o.uart === "pty") {
+    waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true).then(
+      (m) => console.log(`uart: ${m[1]}`),
+      () => {},
+    );
+  }
+  if (o.listen) {
+    const { host, port } = hostPort(o.listen);
+    waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS).then(
+      () => console.log(`listening on ${host}:${port}`),
+      () => {},
+    );
+  }
   done.then(
     (r) => {
       if (r.timedOut) console.error(`qemu: timed out after ${o.timeoutMs} ms`);

@@ -42,7 +42,9 @@ export const MAX_SKIP = 1 << 20;
 /** Bytes of NAME entries per READDIR answer (and entries, below). */
 export const READDIR_BATCH_BYTES = 8192;
 export const READDIR_BATCH_ENTRIES = 64;
-/** Largest answer we build is a full READ (13 + MAX_READ_LENGTH bytes); READDIR stays far below. */
+/** Largest answer we build is a full READ (13 + MAX_READ_LENGTH bytes); READDIR stays far below.
+ * The answer writer stops growing there (doubling would make it 64 KiB). */
+const MAX_ANSWER = 13 + MAX_READ_LENGTH;
 /** Directory handles per session (file handles are bounded by the store's open-file limit). */
 export const MAX_DIR_HANDLES = 4;
 /** Separate written ranges tracked for an upload that keeps old content; past this the old content is
@@ -275,7 +277,7 @@ function statusFor(code: StoreError["code"]): number {
 
 export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   const store = files.store;
-  const out = new SshWriter(1024);
+  const out = new SshWriter(1024, MAX_ANSWER);
   /** Answer bytes the channel has not taken yet (a view of `out`); requests wait while set. */
   let pending: Uint8Array | null = null;
   /** Input not handled yet: the rest of a straddling packet, or all input while answers wait. */
@@ -534,6 +536,10 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       h = s.file!.upload.handle;
     } else throw new StoreError("EINVAL", s.kind === KIND_DIR ? "a directory handle cannot be read (use READDIR)" : "the file was not opened for reading");
     if (len > MAX_READ_LENGTH) len = MAX_READ_LENGTH;
+    // No answer bigger than what the file still holds: a small file costs a small buffer (on a
+    // board the answer is built in a heap of a few hundred KiB).
+    const left = h.size() - offset;
+    if (len > left) len = left > 0 ? left : 0;
     begin(FXP_DATA, id);
     const lenAt = out.pos;
     out.uint32(0);

@@ -1,6 +1,13 @@
 /*
- * Board support for QEMU virt (rv32): UART0 console, CLINT timer, goldfish RTC, test-device exit,
- * trap reporting, picolibc's stdio and system hooks.
+ * Board support for QEMU virt (rv32): the console log (QEMU semihosting, or UART0 when QEMU runs
+ * without semihosting), the ns16550 UART, CLINT timer, goldfish RTC, test-device exit, trap
+ * reporting, picolibc's stdio and system hooks.
+ *
+ * The log goes through RISC-V semihosting (SYS_WRITE0, `-semihosting-config enable=on,target=native`)
+ * so that the machine's only ns16550 is free to be the bridged UART of the SSH console. When QEMU
+ * was started without semihosting, the first semihosting call traps as a plain breakpoint: the trap
+ * handler notices, skips it, and from then on the log goes to the ns16550 (the debugging layout:
+ * `npm run qemu -- --log uart`).
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,11 +58,69 @@ void board_uart_write(const char* s, size_t n)
 		board_uart_putc(*s++);
 }
 
-/* picolibc tinystdio: stdin, stdout and stderr are all UART0. */
+/* ---- the console log ---- */
+
+#define SEMIHOST_SYS_WRITE0 0x04
+/* Bytes gathered before one SYS_WRITE0 call (each call is a trip out of the emulated CPU). */
+#define LOG_LINE 160
+
+static volatile int semihosting_off; /* set by the trap handler when QEMU has no semihosting */
+static char log_line[LOG_LINE + 1];
+static size_t log_len;
+
+/* The RISC-V semihosting call: slli/ebreak/srai, uncompressed and within one page (aligned), with
+ * the operation in a0 and its argument in a1 (the RISC-V semihosting spec, 1.0). */
+__attribute__((noinline, aligned(16))) static long semihost_call(long op, const void* arg)
+{
+	register long a0 __asm__("a0") = op;
+	register const void* a1 __asm__("a1") = arg;
+	__asm__ volatile(".option push\n.option norvc\n"
+	                 "slli x0, x0, 0x1f\nebreak\nsrai x0, x0, 7\n"
+	                 ".option pop"
+	                 : "+r"(a0)
+	                 : "r"(a1)
+	                 : "memory");
+	return a0;
+}
+
+static void log_flush(void)
+{
+	if (!log_len)
+		return;
+	if (!semihosting_off) {
+		log_line[log_len] = 0;
+		semihost_call(SEMIHOST_SYS_WRITE0, log_line);
+	}
+	if (semihosting_off) /* no semihosting (perhaps found out just now): the UART it is */
+		board_uart_write(log_line, log_len);
+	log_len = 0;
+}
+
+void board_log_putc(char c)
+{
+	if (c == 0)
+		c = ' '; /* SYS_WRITE0 stops at NUL */
+	log_line[log_len++] = c;
+	if (c == '\n' || log_len == LOG_LINE)
+		log_flush();
+}
+
+void board_log_write(const char* s, size_t n)
+{
+	while (n--)
+		board_log_putc(*s++);
+}
+
+int board_log_on_uart(void)
+{
+	return semihosting_off;
+}
+
+/* picolibc tinystdio: stdout and stderr are the log; stdin reads the UART. */
 static int stdio_put(char c, FILE* f)
 {
 	(void)f;
-	board_uart_putc(c);
+	board_log_putc(c);
 	return (unsigned char)c;
 }
 
@@ -68,7 +133,14 @@ static int stdio_get(FILE* f)
 	return c;
 }
 
-static FILE uart_stdio = FDEV_SETUP_STREAM(stdio_put, stdio_get, NULL, _FDEV_SETUP_RW);
+static int stdio_flush(FILE* f)
+{
+	(void)f;
+	log_flush();
+	return 0;
+}
+
+static FILE uart_stdio = FDEV_SETUP_STREAM(stdio_put, stdio_get, stdio_flush, _FDEV_SETUP_RW);
 FILE* const stdin = &uart_stdio;
 FILE* const stdout = &uart_stdio;
 FILE* const stderr = &uart_stdio;
@@ -91,15 +163,24 @@ static void set_mtimecmp(uint64_t when)
 	REG32(BOARD_MTIMECMP + 4) = (uint32_t)(when >> 32);
 }
 
+static uint64_t idle_ticks;
+
 void board_sleep_until(uint64_t when)
 {
-	if (board_mtime() >= when)
+	uint64_t start = board_mtime();
+	if (start >= when)
 		return;
 	/* mstatus.MIE stays 0: a pending, enabled interrupt ends wfi without taking a trap. */
 	set_mtimecmp(when);
 	while (board_mtime() < when)
 		__asm__ volatile("wfi");
 	set_mtimecmp(UINT64_MAX);
+	idle_ticks += board_mtime() - start;
+}
+
+uint64_t board_idle_ticks(void)
+{
+	return idle_ticks;
 }
 
 uint64_t board_rtc_ns(void)
@@ -111,7 +192,7 @@ uint64_t board_rtc_ns(void)
 
 void board_exit(int code)
 {
-	fflush(stdout);
+	log_flush();
 	if (code == 0)
 		REG32(BOARD_TEST_BASE) = 0x5555;
 	else
@@ -137,10 +218,19 @@ int gettimeofday(struct timeval* restrict tv, void* restrict tz)
 	return 0;
 }
 
-/* Every trap is fatal: nothing enables interrupts (wfi wakes on pending ones without trapping). */
+#define MCAUSE_BREAKPOINT 3
+
+/* Every trap is fatal (nothing enables interrupts: wfi wakes on pending ones without trapping),
+ * except the breakpoint of a semihosting call when QEMU has no semihosting: skip it, log to UART. */
 __attribute__((interrupt("machine"), aligned(4))) static void board_trap(void)
 {
 	uint32_t cause = CSR_READ(mcause), epc = CSR_READ(mepc), tval = CSR_READ(mtval);
+	if (cause == MCAUSE_BREAKPOINT && epc >= 4 && *(volatile uint32_t*)(uintptr_t)epc == 0x00100073u &&
+	    *(volatile uint32_t*)(uintptr_t)(epc - 4) == 0x01f01013u) { /* slli x0,x0,0x1f; ebreak */
+		semihosting_off = 1;
+		CSR_WRITE(mepc, epc + 4);
+		return;
+	}
 	printf("\nfatal trap: mcause 0x%lx mepc 0x%08lx mtval 0x%08lx\n", (unsigned long)cause,
 	       (unsigned long)epc, (unsigned long)tval);
 	board_exit(EXIT_TRAP);

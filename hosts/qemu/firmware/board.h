@@ -23,6 +23,12 @@
 #define BOARD_SEED_MAGIC     "XSSEED01"
 #define BOARD_SEED_BYTES     32
 
+/* authorized_keys the run script places the same way (`-device loader`, like the seed): 8-byte
+ * magic, a little-endian uint32 length, then the text; BOARD_KEYS_MAX bytes at most. */
+#define BOARD_KEYS_ADDR      0x80301000u
+#define BOARD_KEYS_MAGIC     "XSKEYS01"
+#define BOARD_KEYS_MAX       (64u * 1024u)
+
 #define MTIME_PER_MS (BOARD_MTIME_HZ / 1000u)
 
 /* Exit codes the firmware reports through the test device (QEMU exits with them). */
@@ -39,8 +45,15 @@ void board_init(void);
 uint64_t board_mtime(void);
 /* Sleeps (wfi) until mtime reaches `when` or any enabled interrupt is pending. */
 void board_sleep_until(uint64_t when);
+/* mtime ticks spent asleep in board_sleep_until (under -icount shift=0 QEMU counts idle time as
+ * instructions: 1 per virtual ns, 100 per tick). */
+uint64_t board_idle_ticks(void);
 /* Host wall clock through the goldfish RTC, in ns since the epoch. */
 uint64_t board_rtc_ns(void);
+/* The console log: QEMU semihosting, or the UART when QEMU has none (board_log_on_uart()). */
+void board_log_putc(char c);
+void board_log_write(const char* s, size_t n);
+int board_log_on_uart(void);
 void board_uart_putc(char c);
 int board_uart_getc(void); /* -1 when nothing waits */
 void board_uart_write(const char* s, size_t n);

@@ -38,6 +38,10 @@
 
 #define C_PATH_MAX 128
 
+/* free() that ignores pointers into the image: archived bytecode runs in place (xs_engine.c). */
+extern void platform_free(void* p);
+#define c_free platform_free
+
 /* Math.random from the platform DRBG (random.c), not picolibc's rand(). */
 extern int platform_rand(void);
 #define c_rand platform_rand

@@ -6,6 +6,13 @@
 #include "board.h"
 #include "xs_engine.h"
 
+void platform_free(void* p)
+{
+	if ((char*)p >= __flash_start && (char*)p < __flash_end)
+		return; /* in the image: archived bytecode, see load_bytecode */
+	free(p);
+}
+
 void fxCreateMachinePlatform(txMachine* the)
 {
 	the->host = C_NULL;
@@ -95,10 +102,12 @@ static void* copy_out(txMachine* the, const char* from, size_t size)
 	return p;
 }
 
-/* Bytecode made by xscompile at build time: "XSBC" | version[4] | symbols size | code size |
- * symbols | code. fxRunScript rewrites the code's IDs in place and frees the script, its symbols
- * and its code when the top level has run (functions keep their own copies in chunks), so all
- * three are transient heap copies; the image itself stays read-only like flash. */
+/* Bytecode made by xscompile at build time: "XSBC" | version[3] | flags | symbols size | code size |
+ * symbols | code. fxRunScript rewrites the code's IDs in place and frees the script and its symbols
+ * when the top level has run. Archived code (flag 1: function literals as XS_CODE_CODE_ARCHIVE_n)
+ * runs where it lies in the image, as Moddable runs archives mapped in flash (their IDs are remapped
+ * in place once, when mapped): no byte of it is copied to the heap, and c_free (platform_free)
+ * leaves it alone. Other bytecode is copied to the heap and each function into its own chunk. */
 static txScript* load_bytecode(txMachine* the, const char* image, size_t size)
 {
 	if (size < 16)
@@ -111,7 +120,10 @@ static txScript* load_bytecode(txMachine* the, const char* image, size_t size)
 	txScript* script = copy_out(the, (const char*)&(txScript){ 0 }, sizeof(txScript));
 	script->symbolsBuffer = copy_out(the, image + 16, symbols);
 	script->symbolsSize = (txSize)symbols;
-	script->codeBuffer = copy_out(the, image + 16 + symbols, code);
+	if (image[7] & 1)
+		script->codeBuffer = (txByte*)(image + 16 + symbols); /* archived: in place, see above */
+	else
+		script->codeBuffer = copy_out(the, image + 16 + symbols, code);
 	script->codeSize = (txSize)code;
 	return script;
 }

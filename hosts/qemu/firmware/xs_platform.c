@@ -20,15 +20,21 @@ extern xsIntegerValue _xsmcGetBuffer(xsMachine* the, xsSlot* slot, void** data, 
                                      xsBooleanValue writable);
 
 /* ------------------------------------------------------------------------------------------- */
-/* Machine creation: sizes in bytes (chunks) and slots (16 B each on rv32). Start from the Moddable
- * ESP32 defaults; everything is malloc'd from the linker's 320 KiB heap and may grow by the
- * incremental sizes until that heap is full. */
+/* Machine creation: sizes in bytes (chunks) and slots (16 B each on rv32). Everything is malloc'd
+ * from the linker's 320 KiB heap and may grow by the incremental sizes until that heap is full.
+ * The SSH image needs ~7,300 slots and ~40 KiB of chunks once started, and connections more: the
+ * initial sizes take most of that in two blocks, because blocks added one by one later interleave
+ * in malloc and fragment the heap (XS never gives a block back). */
 
-#define XS_INITIAL_CHUNK_SIZE     (16 * 1024)
-#define XS_INCREMENTAL_CHUNK_SIZE (4 * 1024)
-#define XS_INITIAL_HEAP_SLOTS     4096
+#ifndef XS_INITIAL_CHUNK_SIZE
+#define XS_INITIAL_CHUNK_SIZE     (96 * 1024)
+#endif
+#define XS_INCREMENTAL_CHUNK_SIZE (8 * 1024)
+#ifndef XS_INITIAL_HEAP_SLOTS
+#define XS_INITIAL_HEAP_SLOTS     8192
+#endif
 #define XS_INCREMENTAL_HEAP_SLOTS 512
-#define XS_STACK_SLOTS            512
+#define XS_STACK_SLOTS            1024 /* the SSH bundle's IIFE keeps ~400 top-level bindings on the stack */
 #define XS_INITIAL_KEYS           256
 #define XS_INCREMENTAL_KEYS       64
 #define XS_NAME_MODULO            127
@@ -76,6 +82,11 @@ static void report_time(const char* what)
 }
 
 static xsMachine* main_machine;
+
+xsMachine* platform_machine(void)
+{
+	return main_machine;
+}
 
 void platform_finish(int code, const char* reason)
 {
@@ -236,11 +247,11 @@ static void fx_print(xsMachine* the)
 	xsIntegerValue argc = xsToInteger(xsArgc);
 	for (xsIntegerValue i = 0; i < argc; i++) {
 		if (i)
-			board_uart_putc(' ');
+			board_log_putc(' ');
 		xsStringValue s = xsToString(xsArg(i));
-		board_uart_write(s, strlen(s));
+		board_log_write(s, strlen(s));
 	}
-	board_uart_putc('\n');
+	board_log_putc('\n');
 }
 
 static void fx_performance_now(xsMachine* the)
@@ -272,6 +283,12 @@ static void define_function(xsMachine* the, xsSlot* target, const char* name, xs
 	xsDefine(*target, xsID(name), xsNewHostFunction(callback, length), xsDontEnum);
 }
 
+/* Images with more host functions (the SSH firmware: crypto, network, UART) define this. */
+__attribute__((weak)) void platform_install_extras(xsMachine* the)
+{
+	(void)the;
+}
+
 /* Runs in main's host frame: uses its xsVar(0). */
 static void install_globals(xsMachine* the)
 {
@@ -293,6 +310,7 @@ static void install_globals(xsMachine* the)
 	xsDefine(xsGlobal, xsID("crypto"), xsVar(0), xsDontEnum);
 	timer_table = xsNewObject();
 	xsRemember(timer_table);
+	platform_install_extras(the);
 }
 
 /* ------------------------------------------------------------------------------------------- */

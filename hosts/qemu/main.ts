@@ -1,0 +1,196 @@
+// The QEMU firmware's program: the SSH server on XS, bundled by hosts/qemu/bundle.ts and compiled to
+// XS bytecode by the firmware build (npm run firmware -> build/qemu/ssh.elf; npm run qemu boots it).
+// It wires the sans-I/O core (modules/) to the board as hosts/node/server.ts does on node:
+//
+//   crypto     createNativeProvider over nativeCrypto (libsodium in C, modules/crypto/native_crypto.c)
+//   TCP        port 22 through nativeNet (lwIP + virtio-net), socket.ts
+//   UART       the ns16550 as the serial console's UART, uart.ts (the log is on semihosting)
+//   files      the flash store: modules/files/flashfs.ts on the NOR flash QEMU keeps in DATA/flash.img
+//              (flash.ts); a 64 KiB store in RAM (ramstore.ts) when QEMU was started without it
+//   host key   made on first boot and kept in the flash store (a reserved name, reserved.ts)
+//   keys       the authorized_keys text the run script loads into guest memory (DIR/authorized_keys),
+//              baked into the flash store; later boots without one use the stored copy
+//   log        print() -> the console log; "ssh: listening on port 22" tells run.ts the server is up
+//
+// `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
+// lwIP's heap and buffers.
+
+import { DeviceApps } from "../../modules/console/apps.js";
+import { SerialConsole } from "../../modules/console/console.js";
+import { createNativeProvider } from "../../modules/crypto/native.js";
+import { installFiles } from "../../modules/files/commands.js";
+import { Files } from "../../modules/files/files.js";
+import type { AllowedKey } from "../../modules/ssh/auth.js";
+import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { hashPassword, verifyPassword } from "../../modules/ssh/password.js";
+import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
+import { utf8Decode } from "../../modules/ssh/wire.js";
+import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
+import type { FlashStore } from "../../modules/files/store.js";
+import { openFirmwareFlash } from "./flash.js";
+import { RamFlashStore } from "./ramstore.js";
+import { RESERVED_PREFIX, ReservedNames, readReserved, writeReserved } from "./reserved.js";
+import { SshListener } from "./socket.js";
+import { QemuUart } from "./uart.js";
+import { nativeHooks, print } from "./xs/host.js";
+
+const SSH_PORT = 22;
+const TICK_MS = 1000;
+/** PBKDF2 iterations for a generated password (each one two SHA-256 calls through the hooks). */
+const PASSWORD_ITERATIONS = 1000;
+const PASSWORD_LENGTH = 20;
+const PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789A";
+
+/** ESP32-sized limits (hosts/esp32/host.ts): lwIP has 4 connection slots (net.h NET_MAX_CONNS);
+ * the core takes 3 so that the 4th can still be told politely that the server is full. */
+const LIMITS: Partial<ServerLimits> = {
+  /** At least one whole SFTP write request (32 KiB + header): SFTP only acknowledges whole requests. */
+  channelWindow: 40 * 1024,
+  /** Channel packets of 8 KiB: smaller packet buffers and decryption copies in the XS heap. */
+  maxChannelPacket: 8 * 1024,
+  /** Output a session may queue beyond the client's window, per stream (node: 64 KiB). */
+  channelSendQueue: 8 * 1024,
+  maxChannels: 4,
+  maxConnections: 3,
+  maxUnauthenticated: 2,
+};
+
+const board = nativeBoard();
+/** Instructions retired when each connection was accepted (by remote address), so the log can say
+ * what its key exchange and login cost (exact under `-icount shift=0`). */
+const acceptedAt = new Map<string, [number, number]>();
+const log = (line: string) => {
+  const m = /^(\S+): (kex |user .* logged in|disconnect|client disconnected|connection closed)/.exec(line);
+  const start = m ? acceptedAt.get(m[1]) : undefined;
+  if (start !== undefined) {
+    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time]`;
+    if (!/^\S+: (kex |user )/.test(line)) acceptedAt.delete(m![1]);
+  }
+  print(line);
+};
+const crypto = createNativeProvider(nativeHooks());
+
+// ---- the flash store (or RAM without a flash bank) ----
+const HOST_KEY_FILE = `${RESERVED_PREFIX}hostkey`;
+const AUTHORIZED_KEYS_FILE = `${RESERVED_PREFIX}authkeys`;
+let raw: FlashStore;
+let persistent = false;
+if ((globalThis as { nativeFlash?: unknown }).nativeFlash) {
+  raw = openFirmwareFlash();
+  persistent = true;
+  log(`flash: ${raw.capacity} bytes on the NOR flash, ${raw.used()} used, flat`);
+} else {
+  raw = new RamFlashStore();
+  log(`flash: no flash bank: TEMPORARY store in RAM, ${raw.capacity} bytes, flat (lost at reboot)`);
+}
+
+// ---- host key: made once, kept in the store ----
+function loadOrCreateHostKey(): { seed: Uint8Array; publicKey: Uint8Array } {
+  const stored = readReserved(raw, HOST_KEY_FILE, 64);
+  if (stored && stored.length === 32) return { seed: stored, publicKey: crypto.ed25519Public(stored) };
+  if (stored) log("host key: the stored one is malformed: making a new one (clients will see a changed host key)");
+  const seed = new Uint8Array(32);
+  crypto.randomBytes(seed);
+  writeReserved(raw, HOST_KEY_FILE, seed);
+  log(persistent ? "host key: generated on first boot, kept in the flash store" : "host key: generated for this boot (no flash: it changes at every boot)");
+  return { seed, publicKey: crypto.ed25519Public(seed) };
+}
+const hostKey = loadOrCreateHostKey();
+
+// ---- authorized keys: loaded by the run script, baked into the store ----
+function loadAuthorizedKeys(): AllowedKey[] {
+  const loaded = board.authorizedKeys();
+  let bytes: Uint8Array | null = loaded ? new Uint8Array(loaded, 0, Math.min(loaded.byteLength, MAX_AUTHORIZED_KEYS_CHARS)) : null;
+  const stored = readReserved(raw, AUTHORIZED_KEYS_FILE, MAX_AUTHORIZED_KEYS_CHARS);
+  if (bytes) {
+    const same = stored !== null && stored.length === bytes.length && stored.every((b, i) => b === bytes![i]);
+    if (!same) {
+      writeReserved(raw, AUTHORIZED_KEYS_FILE, bytes);
+      log("authorized_keys: the loaded file is now in the flash store");
+    }
+  } else if (stored) {
+    bytes = stored;
+    log("authorized_keys: none loaded, using the flash store's copy");
+  } else {
+    log("authorized_keys: none loaded and none stored");
+    return [];
+  }
+  const parsed = parseAuthorizedKeys(utf8Decode(bytes));
+  for (const e of parsed.errors) log(`authorized_keys: ${e}`);
+  const keys = parsed.keys.filter((k) => k.type === "ssh-ed25519");
+  if (keys.length < parsed.keys.length) log(`authorized_keys: ${parsed.keys.length - keys.length} key(s) of other types than ssh-ed25519 ignored`);
+  log(`authorized_keys: ${keys.length} key(s)`);
+  return keys;
+}
+const keys = loadAuthorizedKeys();
+
+let passwordHash: string | undefined;
+if (keys.length === 0) {
+  const pick = new Uint8Array(PASSWORD_LENGTH);
+  crypto.randomBytes(pick);
+  let password = "";
+  for (let i = 0; i < pick.length; i++) password += PASSWORD_ALPHABET[pick[i] % PASSWORD_ALPHABET.length];
+  passwordHash = hashPassword(password, crypto, PASSWORD_ITERATIONS);
+  log(`no authorized keys: password for user "console" for this boot (shown once): ${password}`);
+}
+
+// ---- apps: device commands, files, the serial console ----
+const apps = new DeviceApps();
+const store = new ReservedNames(raw);
+const files = new Files(store, () => {
+  const r = new Uint8Array(4);
+  crypto.randomBytes(r);
+  return ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) & 0x7fffffff;
+});
+const recovered = files.recover();
+if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier boot`);
+installFiles(apps, files);
+
+let serial: SerialConsole | null = null;
+if (board.logOnUart()) {
+  log("uart: the ns16550 carries this log (QEMU without semihosting): no serial console");
+} else {
+  const uart = new QemuUart(nativeUart());
+  serial = new SerialConsole([uart]);
+  serial.install(apps);
+  log(`uart ${uart.name}: ${uart.description} (ssh console@host)`);
+}
+
+const net = nativeNet();
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+apps.commands.infoSections.push(() => {
+  const m = board.memory();
+  const s = net.stats();
+  return [
+    `runs on: XS ${board.xsVersion} (Moddable) on bare-metal rv32imc in QEMU virt (an ESP32-C3 stand-in)`,
+    `memory: XS chunks ${kib(m.chunks)} (peak ${kib(m.chunksPeak)}), slots ${m.slots} x ${m.slotSize} B = ${kib(m.slots * m.slotSize)} (peak ${m.slotsPeak})`,
+    `memory: C heap in use ${kib(m.mallocInUse)}, high-water ${kib(m.mallocPeak)} of ${kib(m.heapSize)}; C stack peak ${m.stackPeak} B`,
+    `memory: lwIP heap ${s.memUsed} of ${s.memSize} B (peak ${s.memMax}), receive buffers ${s.poolUsed} of ${s.poolSize} (peak ${s.poolMax})`,
+    `network: ${s.connsOpen} of ${s.maxConnections} TCP connections, ${s.connsTotal} since boot, ${s.connsRefused} refused`,
+  ];
+});
+
+const started = performance.now();
+const ssh = new SshServer({
+  crypto,
+  hostKey,
+  hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
+  log,
+  now: () => performance.now(),
+  limits: LIMITS,
+  apps,
+  auth: {
+    isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
+    authorizedKeys: () => keys,
+    passwordHash: () => passwordHash,
+    passwordEnabled: passwordHash !== undefined,
+    verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
+  },
+});
+new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
+setInterval(() => ssh.tick(), TICK_MS);
+
+const m = board.memory();
+log(`host key ${ssh.fingerprint} (ED25519)`);
+log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots}, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
+log(`ssh: listening on port ${SSH_PORT}`);
