@@ -617,3 +617,22 @@ describe("sftpServer protocol edges", () => {
     assert.deepEqual(store.list("").map((s) => s.name), ["keep"]);
   });
 });
+
+test("a channel window smaller than one SFTP WRITE does not stall an upload (a small device's window)", async () => {
+  const small = await startTestServer({ limits: { channelWindow: 16 * 1024, maxChannelPacket: 8192, channelSendQueue: 8192 } });
+  try {
+    const data = randomBytes(300_000);
+    const local = join(small.dir, "small-window.bin");
+    writeFileSync(local, data);
+    const scpArgs = ["-P", String(small.port), "-i", small.clientKey, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-F", "/dev/null"];
+    const up = await run("scp", [...scpArgs, local, "console@127.0.0.1:sw.bin"], { timeoutMs: 60_000 });
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(readFileSync(join(small.dir, "flash", "sw.bin")), data);
+    const back = join(small.dir, "back.bin");
+    const down = await run("scp", [...scpArgs, "console@127.0.0.1:sw.bin", back], { timeoutMs: 60_000 });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(readFileSync(back), data);
+  } finally {
+    await small.close();
+  }
+});

@@ -283,6 +283,9 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   /** Input not handled yet: the rest of a straddling packet, or all input while answers wait. */
   let inbuf = new Uint8Array(0);
   let held = 0;
+  /** Bytes at the front of inbuf whose window was re-opened already (a partial request taken while
+   * answers flow: a window smaller than one WRITE must not stall the client). */
+  let acked = 0;
   /** Bytes of a refused, oversized request still to drop. */
   let skip = 0;
   let inited = false;
@@ -421,10 +424,9 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     if (done) return;
     done = true;
     cleanup();
-    if (held > 0) {
-      ctx.consume(held);
-      held = 0;
-    }
+    if (held > acked) ctx.consume(held - acked);
+    held = 0;
+    acked = 0;
     pending = null;
     ctx.exit(code);
   };
@@ -854,6 +856,24 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     }
   };
 
+  /** Re-opens the window for n bytes taken from the front of the stream, less what was acked early. */
+  const releaseInput = (n: number) => {
+    const early = Math.min(acked, n);
+    acked -= early;
+    if (n > early) ctx.consume(n - early);
+  };
+
+  /** While answers flow, acknowledge held bytes of the request being received (at most one request:
+   * the bound on buffered input stays MAX_PACKET_LENGTH). */
+  const ackHeld = () => {
+    if (pending || done) return;
+    const want = Math.min(held, MAX_PACKET_LENGTH + 4) - acked;
+    if (want > 0) {
+      ctx.consume(want);
+      acked += want;
+    }
+  };
+
   /** Handles whole packets in buf[off, end) until answers back up; returns where it stopped. */
   const parse = (buf: Uint8Array, off: number, end: number): number => {
     while (!done) {
@@ -862,7 +882,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
         if (n === 0) break;
         skip -= n;
         off += n;
-        ctx.consume(n);
+        releaseInput(n);
         continue;
       }
       if (pending) break;
@@ -884,7 +904,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       if (end - off < 4 + len) break;
       handlePacket(buf, off + 4, off + 4 + len);
       off += 4 + len;
-      if (!done) ctx.consume(4 + len);
+      if (!done) releaseInput(4 + len);
     }
     return off;
   };
@@ -907,6 +927,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     }
     inbuf.set(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to), held);
     held += n;
+    ackHeld();
   };
 
   const drainHeld = () => {
@@ -970,6 +991,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       busy = true;
       try {
         drainHeld();
+        ackHeld();
       } catch (e) {
         fatal(`internal error: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
@@ -981,6 +1003,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       done = true;
       pending = null;
       held = 0;
+      acked = 0;
       cleanup();
     },
   };
