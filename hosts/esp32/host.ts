@@ -12,13 +12,13 @@
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
 // (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
+import { consoleAuthPolicy } from "../../modules/console/policy.js";
 import Time from "time";
 import Timer from "timer";
 import { DeviceApps } from "../../modules/console/apps.js";
 import { SerialConsole } from "../../modules/console/console.js";
 import { installFiles } from "../../modules/files/commands.js";
 import { Files } from "../../modules/files/files.js";
-import { verifyPassword } from "../../modules/ssh/password.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
@@ -109,13 +109,7 @@ export function startEsp32(): Esp32Host | null {
     now: () => Time.ticks,
     limits: ESP32_LIMITS,
     apps,
-    auth: {
-      isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
-      authorizedKeys: () => keys,
-      passwordHash: () => passwordHash,
-      passwordEnabled: passwordHash !== undefined,
-      verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
-    },
+    auth: consoleAuthPolicy({ serial, keys: () => keys, passwordHash, crypto }),
   });
   new SshListener(ssh, config.sshPort, log);
   Timer.repeat(() => ssh.tick(), TICK_MS);

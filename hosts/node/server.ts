@@ -1,5 +1,6 @@
 // The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
 
+import { consoleAuthPolicy } from "../../modules/console/policy.js";
 import { randomFillSync, randomInt } from "node:crypto";
 import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
@@ -13,7 +14,6 @@ import type { ServerConnection } from "../../modules/ssh/connection.js";
 import { Files } from "../../modules/files/files.js";
 import { installFiles } from "../../modules/files/commands.js";
 import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
-import { verifyPassword } from "../../modules/ssh/password.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
 import { DirectoryFlashStore } from "./flash.js";
@@ -127,14 +127,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     now: () => Date.now(),
     limits: options.limits,
     apps,
-    auth: {
-      isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
-      authorizedKeys: () => keys.get(),
-      passwordHash: () => passwordHash,
-      passwordEnabled: passwordHash !== undefined,
-      verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
-      banner: options.banner,
-    },
+    auth: consoleAuthPolicy({ serial, keys: () => keys.get(), passwordHash, crypto, banner: options.banner }),
   });
 
   const sockets = new Set<Socket>();

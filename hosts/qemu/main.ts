@@ -15,6 +15,7 @@
 // `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
 // lwIP's heap and buffers.
 
+import { consoleAuthPolicy } from "../../modules/console/policy.js";
 import { DeviceApps } from "../../modules/console/apps.js";
 import { SerialConsole } from "../../modules/console/console.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
@@ -22,7 +23,7 @@ import { installFiles } from "../../modules/files/commands.js";
 import { Files } from "../../modules/files/files.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
 import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
-import { hashPassword, verifyPassword } from "../../modules/ssh/password.js";
+import { hashPassword } from "../../modules/ssh/password.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { utf8Decode } from "../../modules/ssh/wire.js";
 import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
@@ -179,13 +180,7 @@ const ssh = new SshServer({
   now: () => performance.now(),
   limits: LIMITS,
   apps,
-  auth: {
-    isUser: (user) => (serial ? serial.isUser(user) : user === "console"),
-    authorizedKeys: () => keys,
-    passwordHash: () => passwordHash,
-    passwordEnabled: passwordHash !== undefined,
-    verifyPassword: (password, hash) => verifyPassword(password, hash, crypto),
-  },
+  auth: consoleAuthPolicy({ serial, keys: () => keys, passwordHash, crypto }),
 });
 new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
 setInterval(() => ssh.tick(), TICK_MS);
