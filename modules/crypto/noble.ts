@@ -1,5 +1,5 @@
 // The reference crypto provider: pure TypeScript over @noble/{hashes,curves,ciphers}.
-// Runs unchanged under Moddable XS: no node: imports, no Buffer, no TextEncoder, only ES2022 globals.
+// Runs unchanged under Moddable XS: nothing from node, no TextEncoder, only ES2022 globals.
 // The host supplies the entropy source (randomFill).
 
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
