@@ -12,12 +12,10 @@
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
 // (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
-import { consoleAuthPolicy } from "../../modules/console/policy.js";
+import { createDevice } from "../../modules/console/device.js";
 import Time from "time";
 import Timer from "timer";
-import { DeviceApps } from "../../modules/console/apps.js";
 import { SerialConsole } from "../../modules/console/console.js";
-import { installFiles } from "../../modules/files/commands.js";
 import { Files } from "../../modules/files/files.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { readConfig, type Esp32Config } from "./config.js";
@@ -79,37 +77,27 @@ export function startEsp32(): Esp32Host | null {
   const keys = loadAuthorizedKeys(log);
   const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
 
-  const apps = new DeviceApps();
-  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
-  const files = new Files(store, () => {
-    const r = new Uint32Array(1);
-    crypto.randomBytes(new Uint8Array(r.buffer));
-    return r[0] & 0x7fffffff;
-  });
-  const recovered = files.recover();
-  if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
-  installFiles(apps, files);
-
-  let serial: SerialConsole | null = null;
+  const uarts: Esp32Uart[] = [];
   if (config.uart) {
     try {
-      const uart = new Esp32Uart({ ...config.uart, log });
-      serial = new SerialConsole([uart]);
-      serial.install(apps);
+      uarts.push(new Esp32Uart({ ...config.uart, log }));
     } catch (e) {
       log(`uart${config.uart.port}: ${(e as Error).message}: serving the device shell only`);
     }
   }
 
-  const ssh = new SshServer({
+  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  const { ssh, files, serial } = createDevice({
     crypto,
     hostKey,
     hostName: `esp32 (${config.hostname})`,
     log,
     now: () => Time.ticks,
     limits: ESP32_LIMITS,
-    apps,
-    auth: consoleAuthPolicy({ serial, keys: () => keys, passwordHash, crypto }),
+    store,
+    uarts,
+    keys: () => keys,
+    passwordHash,
   });
   new SshListener(ssh, config.sshPort, log);
   Timer.repeat(() => ssh.tick(), TICK_MS);

@@ -1,7 +1,7 @@
 // The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
 
-import { consoleAuthPolicy } from "../../modules/console/policy.js";
-import { randomFillSync, randomInt } from "node:crypto";
+import { createDevice } from "../../modules/console/device.js";
+import { randomFillSync } from "node:crypto";
 import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -12,7 +12,6 @@ import { createNobleProvider } from "../../modules/crypto/noble.js";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { ServerConnection } from "../../modules/ssh/connection.js";
 import { Files } from "../../modules/files/files.js";
-import { installFiles } from "../../modules/files/commands.js";
 import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
@@ -94,14 +93,8 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const hostKey = loadOrCreateHostKey(dataDir, crypto, log);
   const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
-  const apps = new DeviceApps();
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
-  const files = new Files(store, () => randomInt(0x7fffffff));
-  const recovered = files.recover();
-  if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
-  installFiles(apps, files);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
-  let serial: SerialConsole | null = null;
   try {
     const specs = options.uarts ?? [];
     // Backends load only when asked for (the serial one pulls in a native module).
@@ -110,24 +103,23 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       const { name, spec } = parseUartSpec(specs[i], uarts.length);
       uarts.push(await openUart!(spec, { name, line: { ...DEFAULT_LINE, baud: options.baud ?? DEFAULT_LINE.baud }, log }));
     }
-    if (uarts.length > 0) {
-      serial = new SerialConsole(uarts, options.scrollback);
-      serial.install(apps);
-    }
   } catch (e) {
     for (const u of uarts) u.close();
     throw e;
   }
-  const started = Date.now();
-  const ssh = new SshServer({
+  const { ssh, apps, files, serial } = createDevice({
     crypto,
     hostKey,
     hostName: `node (${hostname()})`,
     log,
     now: () => Date.now(),
     limits: options.limits,
-    apps,
-    auth: consoleAuthPolicy({ serial, keys: () => keys.get(), passwordHash, crypto, banner: options.banner }),
+    store,
+    uarts,
+    scrollback: options.scrollback,
+    keys: () => keys.get(),
+    passwordHash,
+    banner: options.banner,
   });
 
   const sockets = new Set<Socket>();

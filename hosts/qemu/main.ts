@@ -15,16 +15,12 @@
 // `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
 // lwIP's heap and buffers.
 
-import { consoleAuthPolicy } from "../../modules/console/policy.js";
-import { DeviceApps } from "../../modules/console/apps.js";
-import { SerialConsole } from "../../modules/console/console.js";
+import { createDevice } from "../../modules/console/device.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
-import { installFiles } from "../../modules/files/commands.js";
-import { Files } from "../../modules/files/files.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
 import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
 import { hashPassword } from "../../modules/ssh/password.js";
-import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
+import type { ServerLimits } from "../../modules/ssh/server.js";
 import { utf8Decode } from "../../modules/ssh/wire.js";
 import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
 import type { FlashStore } from "../../modules/files/store.js";
@@ -136,26 +132,27 @@ if (keys.length === 0) {
 }
 
 // ---- apps: device commands, files, the serial console ----
-const apps = new DeviceApps();
-const store = new ReservedNames(raw);
-const files = new Files(store, () => {
-  const r = new Uint8Array(4);
-  crypto.randomBytes(r);
-  return ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) & 0x7fffffff;
-});
-const recovered = files.recover();
-if (recovered > 0) log(`flash: removed ${recovered} unfinished upload(s) left by an earlier boot`);
-installFiles(apps, files);
-
-let serial: SerialConsole | null = null;
+let uart: QemuUart | null = null;
 if (board.logOnUart()) {
   log("uart: the ns16550 carries this log (QEMU without semihosting): no serial console");
 } else {
-  const uart = new QemuUart(nativeUart());
-  serial = new SerialConsole([uart]);
-  serial.install(apps);
+  uart = new QemuUart(nativeUart());
   log(`uart ${uart.name}: ${uart.description} (ssh console@host)`);
 }
+
+const started = performance.now();
+const { ssh, apps } = createDevice({
+  crypto,
+  hostKey,
+  hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
+  log,
+  now: () => performance.now(),
+  limits: LIMITS,
+  store: new ReservedNames(raw),
+  uarts: uart ? [uart] : [],
+  keys: () => keys,
+  passwordHash,
+});
 
 const net = nativeNet();
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -171,17 +168,6 @@ apps.commands.infoSections.push(() => {
   ];
 });
 
-const started = performance.now();
-const ssh = new SshServer({
-  crypto,
-  hostKey,
-  hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
-  log,
-  now: () => performance.now(),
-  limits: LIMITS,
-  apps,
-  auth: consoleAuthPolicy({ serial, keys: () => keys, passwordHash, crypto }),
-});
 new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
 setInterval(() => ssh.tick(), TICK_MS);
 

@@ -1,0 +1,69 @@
+// The device every host runs: device commands, the flash store with its file transfer, the serial
+// console over the host's UARTs, who may log in, and the SSH server serving them. Hosts bring the
+// platform (crypto provider, host key, store, UARTs, clock, sockets); this puts the product together
+// the same way on node, in the QEMU firmware and on an ESP32.
+
+import type { CryptoProvider } from "../crypto/provider.js";
+import { installFiles } from "../files/commands.js";
+import { Files } from "../files/files.js";
+import type { FlashStore } from "../files/store.js";
+import type { AllowedKey } from "../ssh/auth.js";
+import { SshServer, type ServerLimits } from "../ssh/server.js";
+import { DeviceApps } from "./apps.js";
+import { SerialConsole } from "./console.js";
+import { consoleAuthPolicy } from "./policy.js";
+import type { UartPort } from "./uart.js";
+
+export interface DeviceOptions {
+  crypto: CryptoProvider;
+  hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  /** Shown by `info`: the host kind and its name. */
+  hostName: string;
+  log(line: string): void;
+  /** Milliseconds, for timeouts. */
+  now(): number;
+  limits?: Partial<ServerLimits>;
+  store: FlashStore;
+  /** The UARTs to bridge (none: `ssh board` gets the built-in prompt). */
+  uarts: readonly UartPort[];
+  scrollback?: number;
+  /** The authorized keys, read when a login needs them. */
+  keys: () => readonly AllowedKey[];
+  passwordHash: string | undefined;
+  banner?: string;
+}
+
+export interface Device {
+  readonly ssh: SshServer;
+  readonly apps: DeviceApps;
+  readonly files: Files;
+  readonly serial: SerialConsole | null;
+}
+
+export function createDevice(o: DeviceOptions): Device {
+  const apps = new DeviceApps();
+  const random = new Uint8Array(4);
+  const files = new Files(o.store, () => {
+    o.crypto.randomBytes(random);
+    return ((random[0] << 24) | (random[1] << 16) | (random[2] << 8) | random[3]) & 0x7fffffff;
+  });
+  const recovered = files.recover();
+  if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
+  installFiles(apps, files);
+  let serial: SerialConsole | null = null;
+  if (o.uarts.length > 0) {
+    serial = new SerialConsole([...o.uarts], o.scrollback);
+    serial.install(apps);
+  }
+  const ssh = new SshServer({
+    crypto: o.crypto,
+    hostKey: o.hostKey,
+    hostName: o.hostName,
+    log: o.log,
+    now: o.now,
+    limits: o.limits,
+    apps,
+    auth: consoleAuthPolicy({ serial, keys: o.keys, passwordHash: o.passwordHash, crypto: o.crypto, banner: o.banner }),
+  });
+  return { ssh, apps, files, serial };
+}
