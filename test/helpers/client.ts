@@ -5,12 +5,11 @@
 import { randomFillSync } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { CIPHERS } from "../../modules/ssh/cipher.js";
-import { deriveKey } from "../../modules/ssh/kex.js";
+import { CLIENT_CIPHER, clientKexReply, sendClientKexInit, sendPublickeyRequest } from "./client-kex.js";
 import { MSG } from "../../modules/ssh/messages.js";
 import { Transport } from "../../modules/ssh/transport.js";
 import { SshReader, SshWriter, asciiEncode, utf8Decode } from "../../modules/ssh/wire.js";
 import { createNobleProvider } from "../../modules/crypto/noble.js";
-import { ed25519PublicKeyBlob } from "../../modules/ssh/keys.js";
 
 export const crypto = createNobleProvider((out) => randomFillSync(out));
 
@@ -89,7 +88,7 @@ export class ScriptedClient {
     }
     if (copy[0] === MSG.KEX_ECDH_REPLY) this.onEcdhReply(copy);
     if (copy[0] === MSG.NEWKEYS && this.pendingInKey) {
-      this.transport.inCipher = CIPHERS["chacha20-poly1305@openssh.com"].create(crypto, this.pendingInKey);
+      this.transport.inCipher = CIPHERS[CLIENT_CIPHER].create(crypto, this.pendingInKey);
       this.pendingInKey = null;
       if (this.strict) this.transport.inSeq = 0;
     }
@@ -159,22 +158,7 @@ export class ScriptedClient {
   }
 
   sendKexInit(): void {
-    const o = this.options;
-    const cookie = new Uint8Array(16);
-    randomFillSync(cookie);
-    const w = this.transport.begin(MSG.KEXINIT);
-    w.raw(cookie)
-      .nameList(o.kex ?? ["curve25519-sha256", "ext-info-c", "kex-strict-c-v00@openssh.com"])
-      .nameList(o.hostKey ?? ["ssh-ed25519"])
-      .nameList(o.ciphers ?? ["chacha20-poly1305@openssh.com"])
-      .nameList(o.ciphers ?? ["chacha20-poly1305@openssh.com"])
-      .nameList(["hmac-sha2-256"]).nameList(["hmac-sha2-256"])
-      .nameList(["none"]).nameList(["none"])
-      .nameList([]).nameList([])
-      .boolean(o.firstKexPacketFollows ?? false)
-      .uint32(0);
-    this.clientKexInit = w.buf.slice(5, w.pos);
-    this.transport.send();
+    this.clientKexInit = sendClientKexInit(this.transport, crypto, this.options);
   }
 
   sendEcdhInit(): void {
@@ -206,36 +190,11 @@ export class ScriptedClient {
   /** Processed as it arrives (not when a test awaits it): packets after the server's NEWKEYS may
    * be in the same read and need the new keys. */
   private onEcdhReply(payload: Uint8Array): void {
-    const reply = new SshReader(payload, 1);
-    const hostKeyBlob = reply.string().slice();
-    const serverPublic = reply.string().slice();
-    const sigBlob = reply.string();
-    const hk = new SshReader(hostKeyBlob);
-    if (hk.text() !== "ssh-ed25519") throw new Error("host key is not ssh-ed25519");
-    const hostKey = hk.string().slice();
-    const shared = crypto.x25519(this.ephemeral, serverPublic);
-    const k = new SshWriter().mpint(shared).bytes();
-    const h = crypto.sha256(
-      new SshWriter()
-        .string(asciiEncode(this.clientVersion))
-        .string(asciiEncode(this.serverVersion))
-        .string(this.clientKexInit!)
-        .string(this.serverKexInit!)
-        .string(hostKeyBlob)
-        .string(crypto.x25519Public(this.ephemeral))
-        .string(serverPublic)
-        .raw(k)
-        .bytes(),
-    );
-    const sr = new SshReader(sigBlob);
-    if (sr.text() !== "ssh-ed25519") throw new Error("signature is not ssh-ed25519");
-    if (!crypto.ed25519Verify(hostKey, h, sr.string())) throw new Error("host key signature does not verify");
-    this.hostKeyBlob = hostKeyBlob;
-    const sid = (this.sessionId ??= h);
-    this.send(MSG.NEWKEYS);
-    this.transport.outCipher = CIPHERS["chacha20-poly1305@openssh.com"].create(crypto, deriveKey(crypto, k, h, "C", sid, 64));
-    if (this.strict) this.transport.outSeq = 0;
-    this.pendingInKey = deriveKey(crypto, k, h, "D", sid, 64);
+    const transcript = { clientVersion: this.clientVersion, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral };
+    const r = clientKexReply(this.transport, crypto, payload, transcript, this.sessionId, this.strict);
+    this.hostKeyBlob = r.hostKeyBlob;
+    this.sessionId = r.sessionId;
+    this.pendingInKey = r.inKey;
   }
 
   // ---- authentication ----
@@ -247,21 +206,7 @@ export class ScriptedClient {
 
   /** publickey auth with an ed25519 seed; returns the reply message number (52 success, 51 failure). */
   async authPublickey(user: string, seed: Uint8Array): Promise<number> {
-    const pub = crypto.ed25519Public(seed);
-    const blob = ed25519PublicKeyBlob(pub);
-    const body = new SshWriter()
-      .byte(MSG.USERAUTH_REQUEST)
-      .text(user)
-      .text("ssh-connection")
-      .text("publickey")
-      .boolean(true)
-      .text("ssh-ed25519")
-      .string(blob);
-    const signed = new SshWriter().string(this.sessionId!).raw(body.view()).bytes();
-    const sig = new SshWriter().text("ssh-ed25519").string(crypto.ed25519Sign(seed, signed)).bytes();
-    const w = this.transport.begin(MSG.USERAUTH_REQUEST);
-    w.raw(body.view().subarray(1)).string(sig);
-    this.transport.send();
+    sendPublickeyRequest(this.transport, crypto, this.sessionId!, user, seed);
     const p = await this.next();
     return p[0];
   }

@@ -5,13 +5,11 @@
 
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import { CIPHERS } from "../../modules/ssh/cipher.js";
-import { deriveKey } from "../../modules/ssh/kex.js";
-import { ed25519PublicKeyBlob } from "../../modules/ssh/keys.js";
 import { MSG } from "../../modules/ssh/messages.js";
 import { Transport } from "../../modules/ssh/transport.js";
 import { SshReader, SshWriter, asciiEncode, concatBytes, utf8Decode } from "../../modules/ssh/wire.js";
 
-const CIPHER = "chacha20-poly1305@openssh.com";
+import { CLIENT_CIPHER as CIPHER, clientKexReply, sendClientKexInit, sendPublickeyRequest } from "../helpers/client-kex.js";
 
 /** Both directions of an in-process connection, and a pump that runs until nothing moves. */
 export class Wire {
@@ -123,20 +121,7 @@ export class XsClient {
   /** Version, KEXINIT, ECDH, NEWKEYS: returns once both directions are encrypted. */
   handshake(): void {
     this.sendBytes(asciiEncode(this.version + "\r\n"));
-    const cookie = new Uint8Array(16);
-    this.crypto.randomBytes(cookie);
-    const w = this.transport.begin(MSG.KEXINIT);
-    w.raw(cookie)
-      .nameList(["curve25519-sha256", "ext-info-c", "kex-strict-c-v00@openssh.com"])
-      .nameList(["ssh-ed25519"])
-      .nameList([CIPHER]).nameList([CIPHER])
-      .nameList(["hmac-sha2-256"]).nameList(["hmac-sha2-256"])
-      .nameList(["none"]).nameList(["none"])
-      .nameList([]).nameList([])
-      .boolean(false)
-      .uint32(0);
-    this.clientKexInit = w.buf.slice(5, w.pos);
-    this.transport.send();
+    this.clientKexInit = sendClientKexInit(this.transport, this.crypto);
     const kexinit = this.expect(MSG.KEXINIT);
     this.serverKexInit = kexinit.buf.slice();
     this.strict = new SshReader(this.serverKexInit, 17).nameList().includes("kex-strict-s-v00@openssh.com");
@@ -149,35 +134,10 @@ export class XsClient {
   /** Verifies the server's signature of the exchange hash and switches our output to the new keys
    * (done as the packet arrives: the server's NEWKEYS and encrypted packets may follow at once). */
   private onEcdhReply(payload: Uint8Array): void {
-    const c = this.crypto;
-    const reply = new SshReader(payload, 1);
-    const hostKeyBlob = reply.string().slice();
-    const serverPublic = reply.string().slice();
-    const sigBlob = reply.string();
-    const hk = new SshReader(hostKeyBlob);
-    if (hk.text() !== "ssh-ed25519") throw new Error("host key is not ssh-ed25519");
-    const hostKey = hk.string().slice();
-    const k = new SshWriter().mpint(c.x25519(this.ephemeral, serverPublic)).bytes();
-    const h = c.sha256(
-      new SshWriter()
-        .string(asciiEncode(this.version))
-        .string(asciiEncode(this.serverVersion))
-        .string(this.clientKexInit!)
-        .string(this.serverKexInit!)
-        .string(hostKeyBlob)
-        .string(c.x25519Public(this.ephemeral))
-        .string(serverPublic)
-        .raw(k)
-        .bytes(),
-    );
-    const sr = new SshReader(sigBlob);
-    if (sr.text() !== "ssh-ed25519") throw new Error("signature is not ssh-ed25519");
-    if (!c.ed25519Verify(hostKey, h, sr.string())) throw new Error("host key signature does not verify");
-    const sid = (this.sessionId ??= h);
-    this.send(MSG.NEWKEYS);
-    this.transport.outCipher = CIPHERS[CIPHER].create(c, deriveKey(c, k, h, "C", sid, 64));
-    if (this.strict) this.transport.outSeq = 0;
-    this.pendingInKey = deriveKey(c, k, h, "D", sid, 64);
+    const transcript = { clientVersion: this.version, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral };
+    const r = clientKexReply(this.transport, this.crypto, payload, transcript, this.sessionId, this.strict);
+    this.sessionId = r.sessionId;
+    this.pendingInKey = r.inKey;
   }
 
   /** ssh-userauth, then publickey with an ed25519 seed; returns the reply (52 success, 51 failure). */
@@ -185,13 +145,7 @@ export class XsClient {
     const c = this.crypto;
     this.send(MSG.SERVICE_REQUEST, (w) => w.text("ssh-userauth"));
     this.expect(MSG.SERVICE_ACCEPT);
-    const blob = ed25519PublicKeyBlob(c.ed25519Public(seed));
-    const body = new SshWriter().byte(MSG.USERAUTH_REQUEST).text(user).text("ssh-connection").text("publickey").boolean(true).text("ssh-ed25519").string(blob);
-    const signed = new SshWriter().string(this.sessionId!).raw(body.view()).bytes();
-    const sig = new SshWriter().text("ssh-ed25519").string(c.ed25519Sign(seed, signed)).bytes();
-    const w = this.transport.begin(MSG.USERAUTH_REQUEST);
-    w.raw(body.view().subarray(1)).string(sig);
-    this.transport.send();
+    sendPublickeyRequest(this.transport, c, this.sessionId!, user, seed);
     return this.next()[0];
   }
 
