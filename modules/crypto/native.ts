@@ -11,7 +11,7 @@
 // - chacha20 carries the 64-bit block counter from word 12 into word 13 (libsodium's _ic variant).
 //
 // How a host finds the hooks is its own business (xsrun and the QEMU firmware put them on
-// globalThis.nativeCrypto; see hosts/qemu/xs/native_hooks.ts): this module only takes them.
+// globalThis.nativeCrypto; see nativeHooks() in hosts/qemu/xs/host.ts): this module only takes them.
 
 import { checkChachaArgs } from './checks.js';
 import type { CryptoProvider } from './provider.js';
