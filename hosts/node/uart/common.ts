@@ -1,6 +1,6 @@
 // Shared bits of the node UART backends.
 
-import { BAUD_RATES, type LineSettings, type UartPort } from "../../../modules/console/uart.js";
+import { BAUD_RATES, type LineSettings, type UartListener, type UartPort } from "../../../modules/console/uart.js";
 
 /** Options every backend gets from openUart. */
 export interface UartOptions {
@@ -35,4 +35,65 @@ export function checkLine(l: LineSettings): void {
 /** Bits on the wire per character: start + data + parity + stop. */
 export function frameBits(l: LineSettings): number {
   return 1 + l.dataBits + (l.parity === "none" ? 0 : 1) + l.stopBits;
+}
+
+/** A device that may come and go (a serial device, a TCP serial server): tells the listener when it
+ * goes away or comes back (not before the first attempt has ended: that one is only logged), logs a
+ * loss once, retries every RECONNECT_INTERVAL_MS, and settles the promise of the first attempt. */
+export class DevicePresence {
+  private reported: boolean | null = null;
+  private first: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly log: (line: string) => void,
+    private readonly listener: () => UartListener | null,
+    private readonly attempt: () => void,
+  ) {}
+
+  /** Makes the first attempt; resolves once it has succeeded or failed. */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.first = resolve;
+      this.attempt();
+    });
+  }
+
+  present(detail: string): void {
+    this.log(`${this.name}: ${detail}`);
+    const was = this.reported;
+    this.reported = true;
+    this.settle();
+    if (was === false) this.listener()?.status(true, detail);
+  }
+
+  absent(detail: string): void {
+    const was = this.reported;
+    this.reported = false;
+    if (was !== false) this.log(`${this.name}: ${detail}; trying again every ${RECONNECT_INTERVAL_MS} ms`);
+    this.settle();
+    if (was === true) this.listener()?.status(false, detail);
+    if (!this.closed && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (!this.closed) this.attempt();
+      }, RECONNECT_INTERVAL_MS);
+      this.retryTimer.unref();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.settle();
+  }
+
+  private settle(): void {
+    const f = this.first;
+    this.first = null;
+    f?.();
+  }
 }

@@ -4,7 +4,7 @@
 
 import type { SerialPort } from "serialport";
 import { formatLine, type LineSettings, type UartListener } from "../../../modules/console/uart.js";
-import { checkLine, RECONNECT_INTERVAL_MS, sameLine, type HostUart, type UartOptions } from "./common.js";
+import { checkLine, DevicePresence, sameLine, type HostUart, type UartOptions } from "./common.js";
 
 export class SerialUart implements HostUart {
   listener: UartListener | null = null;
@@ -16,11 +16,8 @@ export class SerialUart implements HostUart {
   /** port.write() said "full": write() takes nothing until 'drain'. */
   private blocked = false;
   private owesWritable = false;
-  private retryTimer: NodeJS.Timeout | null = null;
   private readonly breakTimers = new Set<NodeJS.Timeout>();
-  /** Last presence reported (null before the first attempt ends: that one is only logged). */
-  private reported: boolean | null = null;
-  private firstAttempt: (() => void) | null = null;
+  private readonly presence: DevicePresence;
 
   constructor(
     readonly name: string,
@@ -31,6 +28,7 @@ export class SerialUart implements HostUart {
   ) {
     checkLine(line);
     this.current = { ...line };
+    this.presence = new DevicePresence(name, log, () => this.listener, () => this.attempt());
   }
 
   get description(): string {
@@ -47,10 +45,7 @@ export class SerialUart implements HostUart {
 
   /** First attempt to open; resolves when it has succeeded or failed (failures keep retrying). */
   start(): Promise<void> {
-    return new Promise((resolve) => {
-      this.firstAttempt = resolve;
-      this.attempt();
-    });
+    return this.presence.start();
   }
 
   write(bytes: Uint8Array): number {
@@ -110,18 +105,15 @@ export class SerialUart implements HostUart {
     if (this.closed) return;
     this.closed = true;
     this.listener = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
     for (const t of this.breakTimers) clearTimeout(t);
     this.breakTimers.clear();
     const port = this.port;
     this.port = null;
     if (port?.isOpen) port.close(() => {});
-    this.firstAttempt?.();
+    this.presence.close();
   }
 
   private attempt(): void {
-    this.retryTimer = null;
     if (this.closed) return;
     let port: SerialPort;
     try {
@@ -161,24 +153,12 @@ export class SerialUart implements HostUart {
   }
 
   private present(detail: string): void {
-    this.log(`${this.name}: ${detail}`);
-    const was = this.reported;
-    this.reported = true;
-    this.settleFirst();
-    if (was === false) this.listener?.status(true, detail);
+    this.presence.present(detail);
     this.wake();
   }
 
   private absent(detail: string): void {
-    const was = this.reported;
-    this.reported = false;
-    if (was !== false) this.log(`${this.name}: ${detail}; trying again every ${RECONNECT_INTERVAL_MS} ms`);
-    this.settleFirst();
-    if (was === true) this.listener?.status(false, detail);
-    if (!this.closed && !this.retryTimer) {
-      this.retryTimer = setTimeout(() => this.attempt(), RECONNECT_INTERVAL_MS);
-      this.retryTimer.unref();
-    }
+    this.presence.absent(detail);
   }
 
   private wake(): void {
@@ -186,12 +166,6 @@ export class SerialUart implements HostUart {
       this.owesWritable = false;
       this.listener?.writable();
     }
-  }
-
-  private settleFirst(): void {
-    const f = this.firstAttempt;
-    this.firstAttempt = null;
-    f?.();
   }
 }
 

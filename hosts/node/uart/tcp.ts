@@ -4,7 +4,7 @@
 
 import { connect, type Socket } from "node:net";
 import { formatLine, type LineSettings, type UartListener } from "../../../modules/console/uart.js";
-import { checkLine, RECONNECT_INTERVAL_MS, sameLine, type HostUart, type UartOptions } from "./common.js";
+import { checkLine, DevicePresence, sameLine, type HostUart, type UartOptions } from "./common.js";
 
 /** How long one connection attempt may take before it counts as failed. */
 export const TCP_CONNECT_TIMEOUT_MS = 5000;
@@ -25,14 +25,12 @@ export class TcpUart implements HostUart {
   private closed = false;
   private blocked = false;
   private owesWritable = false;
-  private retryTimer: NodeJS.Timeout | null = null;
-  /** Last presence reported (null before the first attempt ends: that one is only logged). */
-  private reported: boolean | null = null;
-  private firstAttempt: (() => void) | null = null;
+  private readonly presence: DevicePresence;
 
   constructor(readonly name: string, readonly host: string, readonly port: number, line: LineSettings, private readonly log: (l: string) => void) {
     checkLine(line);
     this.current = { ...line };
+    this.presence = new DevicePresence(name, log, () => this.listener, () => this.attempt());
   }
 
   get description(): string {
@@ -48,10 +46,7 @@ export class TcpUart implements HostUart {
   }
 
   start(): Promise<void> {
-    return new Promise((resolve) => {
-      this.firstAttempt = resolve;
-      this.attempt();
-    });
+    return this.presence.start();
   }
 
   write(bytes: Uint8Array): number {
@@ -78,16 +73,13 @@ export class TcpUart implements HostUart {
     if (this.closed) return;
     this.closed = true;
     this.listener = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
     this.socket?.destroy();
     this.socket = null;
     this.connected = false;
-    this.settleFirst();
+    this.presence.close();
   }
 
   private attempt(): void {
-    this.retryTimer = null;
     if (this.closed) return;
     const socket = connect({ host: this.host, port: this.port });
     this.socket = socket;
@@ -99,12 +91,7 @@ export class TcpUart implements HostUart {
       socket.setNoDelay(true);
       socket.setKeepAlive(true);
       this.connected = true;
-      const detail = `connected to ${this.description}`;
-      this.log(`${this.name}: ${detail}`);
-      const was = this.reported;
-      this.reported = true;
-      this.settleFirst();
-      if (was === false) this.listener?.status(true, detail);
+      this.presence.present(`connected to ${this.description}`);
       if (this.owesWritable) {
         this.owesWritable = false;
         this.listener?.writable();
@@ -126,20 +113,8 @@ export class TcpUart implements HostUart {
       this.socket = null;
       this.connected = false;
       const detail = wasConnected ? `connection to ${this.description} closed${failure ? `: ${failure}` : ""}` : `cannot connect to ${this.description}${failure ? `: ${failure}` : ""}`;
-      const was = this.reported;
-      this.reported = false;
-      if (was !== false) this.log(`${this.name}: ${detail}; trying again every ${RECONNECT_INTERVAL_MS} ms`);
-      this.settleFirst();
-      if (was === true) this.listener?.status(false, detail);
-      this.retryTimer = setTimeout(() => this.attempt(), RECONNECT_INTERVAL_MS);
-      this.retryTimer.unref();
+      this.presence.absent(detail);
     });
-  }
-
-  private settleFirst(): void {
-    const f = this.firstAttempt;
-    this.firstAttempt = null;
-    f?.();
   }
 }
 
