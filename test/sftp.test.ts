@@ -17,7 +17,7 @@ import { Procs, pollUntil, sha256, waitExit } from "./helpers/procs.js";
 import { connect, type Client } from "./helpers/ssh2.js";
 import { startNodeServer } from "../hosts/node/server.js";
 import { DirectoryFlashStore } from "../hosts/node/flash.js";
-import { Files, TEMP_PREFIX } from "../modules/files/files.js";
+import { BOARD_TRANSFER_LENGTH, Files, TEMP_PREFIX } from "../modules/files/files.js";
 import { MAX_PACKET_LENGTH, MAX_READ_LENGTH, sftpServer } from "../modules/files/sftp.js";
 import type { SessionContext, SessionProgram } from "../modules/ssh/session.js";
 import { SshReader, SshWriter } from "../modules/ssh/wire.js";
@@ -503,9 +503,9 @@ describe("sftpServer protocol edges", () => {
   const dir = tempDir("essh-sftp-unit-");
   after(() => dir.cleanup());
   let n = 0;
-  const make = () => {
+  const make = (transferLength?: number) => {
     const store = new DirectoryFlashStore(join(dir.path, `flash${n++}`), MiB, false);
-    const files = new Files(store, () => 0x1234);
+    const files = new Files(store, () => 0x1234, { transferLength });
     const rec = recorder();
     const prog: SessionProgram = sftpServer(rec.ctx, files);
     return { store, files, rec, prog };
@@ -532,6 +532,44 @@ describe("sftpServer protocol edges", () => {
     assert.equal(a[2].r.uint32(), 1);
     assert.equal(a[2].r.text(), "/");
     assert.equal(rec.consumed, input.length);
+  });
+
+  test("a board's transfer length: limits ask for 4 KiB pieces, READs are cut to it, 32 KiB WRITEs still land", () => {
+    const { rec, prog, store } = make(BOARD_TRANSFER_LENGTH);
+    const content = randomBytes(40_000);
+    const big = randomBytes(MAX_READ_LENGTH);
+    const h = store.open("f", "create");
+    h.write(0, content);
+    h.close();
+    const input = Buffer.concat([
+      packet(1, null, (w) => w.uint32(3)),
+      packet(200, 1, (w) => w.text("limits@openssh.com")),
+      packet(3, 2, (w) => w.text("f").uint32(1).uint32(0)), // OPEN f, READ
+      packet(3, 3, (w) => w.text("g").uint32(2 | 8).uint32(0)), // OPEN g, WRITE|CREAT
+    ]);
+    prog.data!(input);
+    let a = answers(rec.out);
+    assert.deepEqual(a.map((x) => x.type), [2, 201, 102, 102]);
+    assert.deepEqual([a[1].r.uint64(), a[1].r.uint64(), a[1].r.uint64()], [MAX_PACKET_LENGTH, BOARD_TRANSFER_LENGTH, BOARD_TRANSFER_LENGTH]);
+    const rh = a[2].r.string(), wh = a[3].r.string();
+    const seen = a.length;
+    prog.data!(Buffer.concat([
+      packet(5, 4, (w) => w.string(rh).uint64(1000).uint32(MAX_READ_LENGTH)), // READ 32 KiB at 1000
+      packet(6, 5, (w) => w.string(wh).uint64(0).string(big)), // WRITE 32 KiB (a client ignoring limits)
+      packet(4, 6, (w) => w.string(wh)), // CLOSE g
+    ]));
+    a = answers(rec.out).slice(seen);
+    assert.deepEqual(a.map((x) => [x.type, x.id]), [[103, 4], [101, 5], [101, 6]]);
+    const data = a[0].r.string();
+    assert.equal(data.length, BOARD_TRANSFER_LENGTH, "the READ answer is one transfer length");
+    assert.ok(Buffer.from(data).equals(content.subarray(1000, 1000 + BOARD_TRANSFER_LENGTH)));
+    assert.equal(a[1].r.uint32(), 0, "the 32 KiB WRITE was taken");
+    const g = store.open("g", "read");
+    const back = new Uint8Array(big.length);
+    g.read(0, back);
+    g.close();
+    assert.ok(Buffer.from(back).equals(big));
+    assert.throws(() => new Files(store, () => 1, { transferLength: 100 }), /transferLength 100/);
   });
 
   test("an oversized request gets a failure status and is skipped; the session goes on", () => {

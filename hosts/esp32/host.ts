@@ -16,8 +16,8 @@ import { createDevice } from "../../modules/console/device.js";
 import Time from "time";
 import Timer from "timer";
 import { SerialConsole } from "../../modules/console/console.js";
-import { Files } from "../../modules/files/files.js";
-import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
+import { BOARD_TRANSFER_LENGTH, Files } from "../../modules/files/files.js";
+import { BOARD_LIMITS, SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
@@ -29,21 +29,10 @@ import { SshListener } from "./socket.js";
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
 
-/** Limits for a board with ~300 KB of RAM and lwIP's 8 active TCP connections (CONFIG_LWIP_MAX_
- * ACTIVE_TCP in the SDK's sdkconfig). To be revisited with the QEMU memory figures. */
-export const ESP32_LIMITS: Partial<ServerLimits> = {
-  /** Per session, the most input held for a slow UART or flash: 16 KiB, not node's 1 MiB. */
-  channelWindow: 16 * 1024,
-  /** 4 KiB channel packets keep a busy connection's receive and send buffers near 4 KiB each
-   * (32 KiB packets would grow them to 35 KiB: the XS run of the core measured ~100 KB of transport
-   * buffers per busy connection at node's defaults). */
-  maxChannelPacket: 4096,
-  /** Output queued beyond the client's window, per stream. */
-  channelSendQueue: 4096,
-  maxChannels: 4,
-  maxConnections: 4,
-  maxUnauthenticated: 2,
-};
+/** The board limits the QEMU firmware measures too (BOARD_LIMITS in modules/ssh/server.ts): 16 KiB
+ * windows, 4 KiB channel packets and send queues, 4 connections (2 not logged in). The XS machine
+ * (`creation` in manifest_app.json) is sized with them; see README.md, "ESP32 firmware", Memory. */
+export const ESP32_LIMITS: Partial<ServerLimits> = BOARD_LIMITS;
 
 export interface Esp32Host {
   readonly config: Esp32Config;
@@ -95,6 +84,7 @@ export function startEsp32(): Esp32Host | null {
     now: () => Time.ticks,
     limits: ESP32_LIMITS,
     store,
+    transferLength: BOARD_TRANSFER_LENGTH,
     uarts,
     keys: () => keys,
     passwordHash,

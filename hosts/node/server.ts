@@ -44,6 +44,8 @@ export interface NodeServerOptions {
   flashSize?: number;
   /** Flash store with directories (LittleFS-like) instead of flat (SPIFFS-like). */
   flashDirs?: boolean;
+  /** Largest piece of file per SFTP request (default 32 KiB; the firmware uses BOARD_TRANSFER_LENGTH). */
+  transferLength?: number;
   /** Where log lines go (default: stderr with a timestamp). */
   log?: (line: string) => void;
   /** Where the start-up announcements go (default: stdout). */
@@ -115,6 +117,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     now: () => Date.now(),
     limits: options.limits,
     store,
+    transferLength: options.transferLength,
     uarts,
     scrollback: options.scrollback,
     keys: () => keys.get(),

@@ -24,6 +24,8 @@ export interface DeviceOptions {
   now(): number;
   limits?: Partial<ServerLimits>;
   store: FlashStore;
+  /** Largest piece of file per transfer request (Files' transferLength; boards: BOARD_TRANSFER_LENGTH). */
+  transferLength?: number;
   /** The UARTs to bridge (none: `ssh board` gets the built-in prompt). */
   uarts: readonly UartPort[];
   scrollback?: number;
@@ -46,7 +48,7 @@ export function createDevice(o: DeviceOptions): Device {
   const files = new Files(o.store, () => {
     o.crypto.randomBytes(random);
     return ((random[0] << 24) | (random[1] << 16) | (random[2] << 8) | random[3]) & 0x7fffffff;
-  });
+  }, { transferLength: o.transferLength });
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
   installFiles(apps, files);

@@ -120,11 +120,36 @@ export class Upload {
   }
 }
 
+/** Largest piece of file a transfer moves per request by default: OpenSSH's SFTP client default
+ * READ/WRITE length. */
+export const DEFAULT_TRANSFER_LENGTH = 32768;
+/** The transfer length of the firmware hosts (hosts/esp32, hosts/qemu): an SFTP request of 4 KiB
+ * (a flash sector) instead of 32 KiB; measured by bench/creation.ts, it keeps ~60 KB of buffers out
+ * of a board's heap during a download after an upload. */
+export const BOARD_TRANSFER_LENGTH = 4096;
+/** The smallest transfer length a host may set (SFTP requests smaller than this would be mostly
+ * headers). */
+export const MIN_TRANSFER_LENGTH = 1024;
+
+export interface FilesOptions {
+  /** Largest READ answered and largest WRITE asked for (SFTP's limits@openssh.com, which OpenSSH's
+   * client follows): what one request holds in memory. Boards use a few KiB; longer WRITEs from
+   * clients that ignore the limits are still taken. Default DEFAULT_TRANSFER_LENGTH. */
+  transferLength?: number;
+}
+
 export class Files {
   private open = 0;
   private counter = 0;
+  readonly transferLength: number;
 
-  constructor(readonly store: FlashStore, private readonly random: () => number) {}
+  constructor(readonly store: FlashStore, private readonly random: () => number, options: FilesOptions = {}) {
+    const n = options.transferLength ?? DEFAULT_TRANSFER_LENGTH;
+    if (!(n >= MIN_TRANSFER_LENGTH && n <= DEFAULT_TRANSFER_LENGTH)) {
+      throw new RangeError(`transferLength ${n}: between ${MIN_TRANSFER_LENGTH} and ${DEFAULT_TRANSFER_LENGTH}`);
+    }
+    this.transferLength = n;
+  }
 
   /** Removes temp files left by uploads that never completed (call at start). Returns their count. */
   recover(): number {

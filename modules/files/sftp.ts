@@ -22,14 +22,15 @@
 
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { SshReader, SshWriter, WireError, utf8Encode } from "../ssh/wire.js";
-import { MAX_PATH, resolvePath, type Files, type Upload } from "./files.js";
+import { DEFAULT_TRANSFER_LENGTH, MAX_PATH, resolvePath, type Files, type Upload } from "./files.js";
 import { StoreError, type FileHandle, type Stat } from "./store.js";
 
 export const SFTP_VERSION = 3;
 /** Largest READ answered (longer ones are shortened, as the protocol allows) and largest WRITE
- * accepted: OpenSSH's client default, advertised in limits@openssh.com. */
-export const MAX_READ_LENGTH = 32768;
-export const MAX_WRITE_LENGTH = 32768;
+ * accepted: OpenSSH's client default. limits@openssh.com advertises the Files' transferLength, at
+ * most these, so that OpenSSH's client asks for no more than a board wants to hold per request. */
+export const MAX_READ_LENGTH = DEFAULT_TRANSFER_LENGTH;
+export const MAX_WRITE_LENGTH = DEFAULT_TRANSFER_LENGTH;
 /** Largest request (the uint32 length field's value): a WRITE of MAX_WRITE_LENGTH with room for its
  * header and a handle or path of any sane length. Longer requests are refused (see MAX_SKIP). */
 export const MAX_PACKET_LENGTH = MAX_WRITE_LENGTH + 1024;
@@ -42,9 +43,9 @@ export const MAX_SKIP = 1 << 20;
 /** Bytes of NAME entries per READDIR answer (and entries, below). */
 export const READDIR_BATCH_BYTES = 8192;
 export const READDIR_BATCH_ENTRIES = 64;
-/** Largest answer we build is a full READ (13 + MAX_READ_LENGTH bytes); READDIR stays far below.
- * The answer writer stops growing there (doubling would make it 64 KiB). */
-const MAX_ANSWER = 13 + MAX_READ_LENGTH;
+/** Largest answer we build is a full READ (13 + the read length); READDIR stays below. The answer
+ * writer stops growing there (doubling would make it 64 KiB). */
+const READ_ANSWER_HEADER = 13;
 /** Directory handles per session (file handles are bounded by the store's open-file limit). */
 export const MAX_DIR_HANDLES = 4;
 /** Separate written ranges tracked for an upload that keeps old content; past this the old content is
@@ -277,7 +278,11 @@ function statusFor(code: StoreError["code"]): number {
 
 export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   const store = files.store;
-  const out = new SshWriter(1024, MAX_ANSWER);
+  /** Reads are answered with at most this much (the store's transfer length). */
+  const readLength = Math.min(MAX_READ_LENGTH, files.transferLength);
+  const writeLength = Math.min(MAX_WRITE_LENGTH, files.transferLength);
+  const readdirBytes = Math.min(READDIR_BATCH_BYTES, readLength);
+  const out = new SshWriter(1024, READ_ANSWER_HEADER + readLength);
   /** Answer bytes the channel has not taken yet (a view of `out`); requests wait while set. */
   let pending: Uint8Array | null = null;
   /** Input not handled yet: the rest of a straddling packet, or all input while answers wait. */
@@ -537,7 +542,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       s.file!.settle();
       h = s.file!.upload.handle;
     } else throw new StoreError("EINVAL", s.kind === KIND_DIR ? "a directory handle cannot be read (use READDIR)" : "the file was not opened for reading");
-    if (len > MAX_READ_LENGTH) len = MAX_READ_LENGTH;
+    if (len > readLength) len = readLength;
     // No answer bigger than what the file still holds: a small file costs a small buffer (on a
     // board the answer is built in a heap of a few hundred KiB).
     const left = h.size() - offset;
@@ -658,7 +663,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     const start = out.pos;
     const now = Math.floor(Date.now() / 1000);
     let count = 0;
-    while (s.next < entries.length && count < READDIR_BATCH_ENTRIES && out.pos - start < READDIR_BATCH_BYTES) {
+    while (s.next < entries.length && count < READDIR_BATCH_ENTRIES && out.pos - start < readdirBytes) {
       const e = entries[s.next++];
       out.text(e.name).text(longName(e, now));
       putStat(e);
@@ -736,7 +741,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
 
   const limits = (id: number) => {
     begin(FXP_EXTENDED_REPLY, id);
-    out.uint64(MAX_PACKET_LENGTH).uint64(MAX_READ_LENGTH).uint64(MAX_WRITE_LENGTH).uint64(store.maxOpenFiles);
+    // max-packet-length stays what we accept from clients that ignore the read/write lengths.
+    out.uint64(MAX_PACKET_LENGTH).uint64(readLength).uint64(writeLength).uint64(store.maxOpenFiles);
     send();
   };
 

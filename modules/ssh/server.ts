@@ -55,6 +55,23 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxUnauthenticated: 8,
 };
 
+/** Limits for a microcontroller with ~300 KB of RAM, shared by both firmware hosts (hosts/esp32 and
+ * the QEMU stand-in, hosts/qemu), so that QEMU's memory figures size the ESP32 build (README.md,
+ * "ESP32 firmware", Memory). */
+export const BOARD_LIMITS: Partial<ServerLimits> = Object.freeze({
+  /** Per session, the most input held for a slow UART or flash: 16 KiB, not 1 MiB. */
+  channelWindow: 16 * 1024,
+  /** 4 KiB channel packets keep a busy connection's receive and send buffers near 4 KiB each (32 KiB
+   * packets grow them to 35 KiB). */
+  maxChannelPacket: 4096,
+  /** Output queued beyond the client's window, per stream. */
+  channelSendQueue: 4096,
+  maxChannels: 4,
+  /** lwIP's active TCP connections are few (8 in the ESP32 SDK's sdkconfig, 4 in the QEMU image). */
+  maxConnections: 4,
+  maxUnauthenticated: 2,
+});
+
 export interface ServerConfig {
   crypto: CryptoProvider;
   /** Ed25519 host key (RFC 8709). */
