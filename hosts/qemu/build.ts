@@ -77,6 +77,9 @@ export interface BuildOptions {
   libraries?: string[];
   /** Functions without own `length` and `name` properties (leanDefaults): fewer slots. */
   lean?: boolean;
+  /** The C heap (all malloc: XS, libsodium, the drivers) instead of link.ld's 320 KiB: for
+   * measurements that need room beyond a board's (bench/creation.ts). */
+  heapBytes?: number;
   /** Progress lines; default prints to stdout. */
   log?: (line: string) => void;
 }
@@ -294,6 +297,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       `-T${linker}`,
       "-Wl,--gc-sections",
       `-Wl,-Map=${map}`,
+      ...(options.heapBytes ? [`-Wl,--defsym=__heap_size_override=${options.heapBytes}`] : []),
       "-o",
       elf,
       ...objects,
@@ -331,7 +335,7 @@ export const sshEntry = join(repoRoot, "hosts/qemu/main.ts");
 /** Builds the SSH server image: hosts/qemu/main.ts (bundled for XS, compiled to bytecode) on XS +
  * lwIP/virtio-net + libsodium + the native hooks (crypto, TCP, UART, NOR flash, board). Cached like
  * any build. */
-export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string } = {}): Promise<BuildResult & { bundleBytes: number }> {
+export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string; heapBytes?: number } = {}): Promise<BuildResult & { bundleBytes: number }> {
   const log = options.log ?? ((line: string) => console.log(line));
   await ensureToolchain();
   const bundleFile = join(outDir, "ssh", "main.js");
@@ -354,7 +358,7 @@ export async function buildSshFirmware(options: { log?: (line: string) => void; 
       cflags: warnings,
     },
   ];
-  const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, log });
+  const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, heapBytes: options.heapBytes, log });
   return { ...result, bundleBytes: bundled.bytes };
 }
 

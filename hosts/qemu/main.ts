@@ -16,11 +16,12 @@
 // lwIP's heap and buffers.
 
 import { createDevice } from "../../modules/console/device.js";
+import { BOARD_TRANSFER_LENGTH } from "../../modules/files/files.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
 import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
 import { hashPassword } from "../../modules/ssh/password.js";
-import type { ServerLimits } from "../../modules/ssh/server.js";
+import { BOARD_LIMITS, type ServerLimits } from "../../modules/ssh/server.js";
 import { utf8Decode } from "../../modules/ssh/wire.js";
 import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
 import type { FlashStore } from "../../modules/files/store.js";
@@ -38,21 +39,15 @@ const PASSWORD_ITERATIONS = 1000;
 const PASSWORD_LENGTH = 20;
 const PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789A";
 
-/** ESP32-sized limits (hosts/esp32/host.ts): lwIP has 4 connection slots (net.h NET_MAX_CONNS);
- * the core takes 3 so that the 4th can still be told politely that the server is full. */
-const LIMITS: Partial<ServerLimits> = {
-  /** At least one whole SFTP write request (32 KiB + header): SFTP only acknowledges whole requests. */
-  channelWindow: 40 * 1024,
-  /** Channel packets of 8 KiB: smaller packet buffers and decryption copies in the XS heap. */
-  maxChannelPacket: 8 * 1024,
-  /** Output a session may queue beyond the client's window, per stream (node: 64 KiB). */
-  channelSendQueue: 8 * 1024,
-  maxChannels: 4,
-  maxConnections: 3,
-  maxUnauthenticated: 2,
-};
+/** The ESP32's limits (BOARD_LIMITS, shared with hosts/esp32), but lwIP has 4 connection slots
+ * here (net.h NET_MAX_CONNS): the core takes 3 so that the 4th can still be told politely that the
+ * server is full. */
+const LIMITS: Partial<ServerLimits> = { ...BOARD_LIMITS, maxConnections: 3 };
 
 const board = nativeBoard();
+/** Live heap once every module body has run (the bundle evaluates the imports before this line):
+ * what Moddable's preload would keep in flash on a board. See README.md, "ESP32 firmware", Memory. */
+const atModules = board.memory(true);
 /** Instructions retired when each connection was accepted (by remote address), so the log can say
  * what its key exchange and login cost (exact under `-icount shift=0`). */
 const acceptedAt = new Map<string, [number, number]>();
@@ -148,6 +143,7 @@ const { ssh, apps } = createDevice({
   log,
   now: () => performance.now(),
   limits: LIMITS,
+  transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),
   uarts: uart ? [uart] : [],
   keys: () => keys,
@@ -157,11 +153,12 @@ const { ssh, apps } = createDevice({
 const net = nativeNet();
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 apps.commands.infoSections.push(() => {
-  const m = board.memory();
+  const m = board.memory(true);
   const s = net.stats();
   return [
     `runs on: XS ${board.xsVersion} (Moddable) on bare-metal rv32imc in QEMU virt (an ESP32-C3 stand-in)`,
-    `memory: XS chunks ${kib(m.chunks)} (peak ${kib(m.chunksPeak)}), slots ${m.slots} x ${m.slotSize} B = ${kib(m.slots * m.slotSize)} (peak ${m.slotsPeak})`,
+    `memory: XS chunks ${kib(m.chunks)} (peak ${kib(m.chunksPeak)}), slots ${m.slots} x ${m.slotSize} B = ${kib(m.slots * m.slotSize)} (peak ${m.slotsPeak}), live`,
+    `memory: XS stack peak ${m.stackPeakSlots} of ${m.stack} slots, keys ${m.keys}`,
     `memory: C heap in use ${kib(m.mallocInUse)}, high-water ${kib(m.mallocPeak)} of ${kib(m.heapSize)}; C stack peak ${m.stackPeak} B`,
     `memory: lwIP heap ${s.memUsed} of ${s.memSize} B (peak ${s.memMax}), receive buffers ${s.poolUsed} of ${s.poolSize} (peak ${s.poolMax})`,
     `network: ${s.connsOpen} of ${s.maxConnections} TCP connections, ${s.connsTotal} since boot, ${s.connsRefused} refused`,
@@ -171,7 +168,8 @@ apps.commands.infoSections.push(() => {
 new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
 setInterval(() => ssh.tick(), TICK_MS);
 
-const m = board.memory();
+const m = board.memory(true);
 log(`host key ${ssh.fingerprint} (ED25519)`);
-log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots}, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
+log(`memory after modules: XS chunks ${atModules.chunks} B, slots ${atModules.slots} (live), keys ${atModules.keys}, XS stack ${atModules.stackNow} slots in use`);
+log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots} (live), keys ${m.keys}, XS stack peak ${m.stackPeakSlots} slots, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
 log(`ssh: listening on port ${SSH_PORT}`);

@@ -66,10 +66,18 @@ export interface BoardMemory {
   mallocPeak: number;
   heapSize: number;
   stackPeak: number;
+  /** The XS stack: slots it has, and the most ever in use. */
+  stack: number;
+  stackPeakSlots: number;
+  /** XS stack slots in use at the call (the bundle's top level holds its bindings there). */
+  stackNow: number;
+  /** Property names and symbols the machine has made (XS keys). */
+  keys: number;
 }
 
 export interface NativeBoard {
-  memory(): BoardMemory;
+  /** collect: garbage-collect first, so chunks and slots are the live figures. */
+  memory(collect?: boolean): BoardMemory;
   /** Instructions retired since reset less idle time (exact only under -icount shift=0). */
   instructions(withIdle?: boolean): number;
   /** The authorized_keys text the run script loaded, or undefined. */

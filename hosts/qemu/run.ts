@@ -19,6 +19,9 @@
 // BOARD_KEYS_ADDR with its length (the firmware reads it at boot), and DIR/flash.img, the 32 MiB NOR
 // flash of the flash store (virt's second pflash bank; created erased on first use). Without --data
 // the flash is a fresh temporary one for that boot.
+// --creation CHUNK_BYTES,SLOTS[,STACK_SLOTS] gives the XS machine a fixed size, like a Moddable
+// manifest's `creation` (no growth; the firmware otherwise grows it until its heap is full), loaded
+// at BOARD_CREATION_ADDR: bench/creation.ts finds the smallest one a scenario needs.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,6 +40,9 @@ const SEED_BYTES = 32;
 export const KEYS_ADDR = 0x80301000;
 const KEYS_MAGIC = "XSKEYS01";
 const KEYS_MAX = 64 * 1024;
+/** Where the firmware looks for a fixed machine size (BOARD_CREATION_ADDR, _MAGIC in firmware/board.h). */
+export const CREATION_ADDR = 0x80311000;
+const CREATION_MAGIC = "XSMEMFX1";
 /** What the firmware logs once its SSH server listens (hosts/qemu/main.ts). */
 export const LISTENING_LINE = /^ssh: listening on port 22$/m;
 /** Guest RAM: the image's flash + RAM regions and the seed sit in the first 4 MiB, QEMU's device
@@ -62,9 +68,18 @@ export interface RunOptions {
   authorizedKeys?: string;
   /** Leave out the entropy seed (the firmware then refuses to produce randomness). */
   noSeed?: boolean;
+  /** A fixed XS machine instead of the firmware's growing one, as a Moddable manifest's `creation`
+   * with no incremental sizes: chunk bytes, slots, and XS stack slots (0: the firmware's). */
+  creation?: Creation;
   /** stdio of the QEMU process (default: inherit). "pipe" collects the log (RunResult.output);
    * "tee" collects it and copies it to this process's stdout/stderr as it comes. */
   stdio?: "inherit" | "pipe" | "tee";
+}
+
+export interface Creation {
+  chunks: number;
+  slots: number;
+  stack?: number;
 }
 
 function chardev(uart: string): string {
@@ -89,7 +104,7 @@ function hostPort(listen: string): { host: string; port: number } {
 }
 
 /** The QEMU command line for a boot (the seed file must exist unless noSeed). */
-export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string; flashFile?: string }): string[] {
+export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string; flashFile?: string; creationFile?: string }): string[] {
   const elf = resolve(o.elf ?? sshFirmware);
   const args = [
     "-nographic",
@@ -112,6 +127,7 @@ export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string;
   if (o.icount) args.push("-icount", "shift=0");
   if (o.seedFile) args.push("-device", `loader,file=${o.seedFile},addr=0x${SEED_ADDR.toString(16)},force-raw=on`);
   if (o.keysFile) args.push("-device", `loader,file=${o.keysFile},addr=0x${KEYS_ADDR.toString(16)},force-raw=on`);
+  if (o.creationFile) args.push("-device", `loader,file=${o.creationFile},addr=0x${CREATION_ADDR.toString(16)},force-raw=on`);
   // [flash] The flash store's NOR flash: virt.flash1 (unit 0 would become the boot device).
   if (o.flashFile) args.push("-drive", `if=pflash,unit=1,format=raw,file=${o.flashFile}`);
   if (o.listen) {
@@ -165,6 +181,28 @@ function writeKeys(dir: string, source: string | undefined): string | undefined 
   return file;
 }
 
+function writeCreation(dir: string, creation: Creation | undefined): string | undefined {
+  const file = join(dir, "creation.bin");
+  rmSync(file, { force: true });
+  if (!creation) return undefined;
+  const b = Buffer.alloc(20);
+  b.write(CREATION_MAGIC, 0, "latin1");
+  b.writeUInt32LE(creation.chunks, 8);
+  b.writeUInt32LE(creation.slots, 12);
+  b.writeUInt32LE(creation.stack ?? 0, 16);
+  writeFileSync(file, b);
+  return file;
+}
+
+/** "CHUNKS,SLOTS[,STACK]" with optional K suffixes on CHUNKS (KiB). */
+export function parseCreation(text: string): Creation {
+  const m = text.match(/^(\d+)(k|K)?,(\d+)(?:,(\d+))?$/);
+  if (!m) throw new Error(`--creation: expected CHUNK_BYTES,SLOTS[,STACK_SLOTS], got ${text}`);
+  const creation = { chunks: Number(m[1]) * (m[2] ? 1024 : 1), slots: Number(m[3]), stack: m[4] ? Number(m[4]) : undefined };
+  if (creation.chunks < 4096 || creation.slots < 1024) throw new Error(`--creation: too small to create a machine: ${text}`);
+  return creation;
+}
+
 export interface Boot {
   child: ChildProcess;
   /** Resolves when QEMU has exited. */
@@ -198,8 +236,9 @@ export function boot(o: RunOptions = {}): Boot {
   mkdirSync(dataDir, { recursive: true });
   const seedFile = o.noSeed ? undefined : writeSeed(dataDir);
   const keysFile = writeKeys(dataDir, o.authorizedKeys);
+  const creationFile = writeCreation(dataDir, o.creation);
   const flashFile = ensureFlashImage(dataDir); // [flash]
-  const args = qemuArgs({ ...o, elf, seedFile, keysFile, flashFile });
+  const args = qemuArgs({ ...o, elf, seedFile, keysFile, flashFile, creationFile });
   const started = Date.now();
   const piped = o.stdio === "pipe" || o.stdio === "tee";
   const child = spawn(QEMU, args, { stdio: piped ? ["ignore", "pipe", "pipe"] : "inherit" });
@@ -308,11 +347,12 @@ function parseArgs(argv: string[]): RunOptions {
       o.log = v;
     } else if (a === "--authorized-keys") o.authorizedKeys = value();
     else if (a === "--no-seed") o.noSeed = true;
+    else if (a === "--creation") o.creation = parseCreation(value());
     else if (a === "--help" || a === "-h") {
       console.log(
         "usage: npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount] [--listen HOST:PORT] [--data DIR]\n" +
           "                       [--uart pty|tcp:HOST:PORT|file:PATH|none|stdio] [--log semihosting|uart]\n" +
-          "                       [--authorized-keys FILE] [--no-seed]",
+          "                       [--authorized-keys FILE] [--no-seed] [--creation CHUNK_BYTES,SLOTS[,STACK_SLOTS]]",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);

@@ -29,6 +29,12 @@
 #define BOARD_KEYS_MAGIC     "XSKEYS01"
 #define BOARD_KEYS_MAX       (64u * 1024u)
 
+/* A fixed XS machine size the run script may place the same way (`npm run qemu -- --creation`):
+ * 8-byte magic, then little-endian uint32 chunk bytes, slots and stack slots. The machine then
+ * never grows, like a Moddable build's `creation` with incremental sizes of 0. */
+#define BOARD_CREATION_ADDR  0x80311000u
+#define BOARD_CREATION_MAGIC "XSMEMFX1"
+
 #define MTIME_PER_MS (BOARD_MTIME_HZ / 1000u)
 
 /* Exit codes the firmware reports through the test device (QEMU exits with them). */

@@ -57,8 +57,39 @@ void fxAbort(txMachine* the, int status)
 	platform_finish(EXIT_XS_ABORT, why);
 }
 
+#define STACK_PAINT 0xA5
+
+void engine_paint_stack(xsMachine* the)
+{
+	/* The XS stack grows down from stackTop; below the current top nothing is live. */
+	memset(the->stackBottom, STACK_PAINT, (char*)the->stack - (char*)the->stackBottom);
+}
+
+/* The deepest the stack has been: the first slot from the top still all paint. (XS also lends the
+ * free end of its stack to number formatting and regular expressions as scratch memory, from the
+ * bottom up: scanning from the top stays clear of that unless the scratch reached the stack.) */
+static long stack_peak(xsMachine* the)
+{
+	const txSlot* slot = the->stackTop;
+	while (slot > the->stackBottom) {
+		const unsigned char* p = (const unsigned char*)(slot - 1);
+		size_t i = 0;
+		while (i < sizeof(txSlot) && p[i] == STACK_PAINT)
+			i++;
+		if (i == sizeof(txSlot))
+			break;
+		slot--;
+	}
+	return (long)(the->stackTop - slot);
+}
+
 void engine_memory(xsMachine* the, EngineMemory* m)
 {
+	m->stack = (long)(the->stackTop - the->stackBottom);
+	m->stack_peak = stack_peak(the);
+	m->stack_now = (long)(the->stackTop - the->stack);
+	m->keys = the->keyIndex;
+	m->keys_capacity = the->keyCount;
 	m->chunks = the->currentChunksSize;
 	m->chunks_peak = the->peakChunksSize;
 	m->slots = the->currentHeapCount;

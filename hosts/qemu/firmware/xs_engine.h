@@ -12,10 +12,15 @@ typedef struct {
 	long chunks, chunks_peak; /* bytes */
 	long slots, slots_peak;   /* slots */
 	unsigned slot_size;       /* bytes per slot */
+	long stack, stack_peak;   /* XS stack: slots it has, most ever used (painted, see below) */
+	long stack_now;           /* slots in use at the call */
+	long keys, keys_capacity; /* property names and symbols the machine made, room for them */
 } EngineMemory;
 
 const char* engine_version(void); /* "13.3.0" */
 void engine_memory(xsMachine* the, EngineMemory* m);
+/* Fills the XS stack's unused slots with a pattern, so engine_memory can tell its deepest use. */
+void engine_paint_stack(xsMachine* the);
 /* Runs a program (sloppy script) in the machine's global scope: JS source, parsed on the device, or
  * bytecode from xscompile (starts with "XSBC"). Throws on errors. */
 void engine_run_program(xsMachine* the, const char* source, size_t size);

@@ -68,9 +68,9 @@ static void report_memory(xsMachine* the, const char* when)
 	struct mallinfo mi = mallinfo();
 	EngineMemory m;
 	engine_memory(the, &m);
-	printf("mem %s: xs chunks %ld B (peak %ld), slots %ld (peak %ld) x %u B, "
+	printf("mem %s: xs chunks %ld B (peak %ld), slots %ld (peak %ld) x %u B, xs stack peak %ld of %ld slots, "
 	       "malloc in use %u B, heap high-water %u of %u B, C stack peak %u B\n",
-	       when, m.chunks, m.chunks_peak, m.slots, m.slots_peak, m.slot_size, (unsigned)mi.uordblks,
+	       when, m.chunks, m.chunks_peak, m.slots, m.slots_peak, m.slot_size, m.stack_peak, m.stack, (unsigned)mi.uordblks,
 	       (unsigned)heap_used(), (unsigned)(__heap_end - __heap_start), (unsigned)board_stack_peak());
 }
 
@@ -339,6 +339,28 @@ static void event_loop(xsMachine* the)
 	engine_check_rejections_at_exit(the);
 }
 
+/* A fixed size from the run script (BOARD_CREATION_ADDR, board.h), as a Moddable manifest's
+ * `creation` with no growth: for finding the smallest machine a scenario needs. Wiped once read. */
+static void fixed_creation(xsCreation* creation)
+{
+	volatile uint8_t* p = (volatile uint8_t*)(uintptr_t)BOARD_CREATION_ADDR;
+	uint32_t v[3];
+	for (int i = 0; i < 8; i++)
+		if (p[i] != (uint8_t)BOARD_CREATION_MAGIC[i])
+			return;
+	for (int i = 0; i < 3; i++)
+		v[i] = (uint32_t)p[8 + 4 * i] | (uint32_t)p[9 + 4 * i] << 8 | (uint32_t)p[10 + 4 * i] << 16 | (uint32_t)p[11 + 4 * i] << 24;
+	for (int i = 0; i < 20; i++)
+		p[i] = 0;
+	creation->initialChunkSize = v[0];
+	creation->incrementalChunkSize = 0;
+	creation->initialHeapCount = v[1];
+	creation->incrementalHeapCount = 0;
+	if (v[2])
+		creation->stackCount = v[2];
+	printf("creation: fixed, chunks %u B, slots %u, stack %u\n", (unsigned)v[0], (unsigned)v[1], (unsigned)creation->stackCount);
+}
+
 int main(void)
 {
 	board_init();
@@ -354,10 +376,12 @@ int main(void)
 		XS_STACK_SLOTS,        XS_INITIAL_KEYS,           XS_INCREMENTAL_KEYS,   XS_NAME_MODULO,
 		XS_SYMBOL_MODULO,      XS_PARSER_BUFFER_SIZE,     XS_PARSER_TABLE_MODULO, 0,
 	};
+	fixed_creation(&creation);
 	xsMachine* machine = xsCreateMachine(&creation, "main", NULL);
 	if (!machine)
 		platform_finish(EXIT_BOOT, "machine creation failed");
 	main_machine = machine;
+	engine_paint_stack(machine);
 	report_time("machine created");
 	report_memory(machine, "machine created");
 

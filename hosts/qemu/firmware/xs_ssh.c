@@ -29,13 +29,19 @@ static void set_number(xsMachine* the, xsSlot* object, const char* name, double 
 	xsmcSet(*object, xsID(name), xsVar(1));
 }
 
-/* memory() -> { chunks, chunksPeak, slots, slotsPeak, slotSize, mallocInUse, mallocPeak, heapSize,
- * stackPeak }: XS chunks in bytes, slots as a count; malloc in use now and the heap's high-water mark
- * (the most of the fixed heap region ever handed out: XS + lwIP's pbufs are static, see link.ld). */
+/* memory([collect]) -> { chunks, chunksPeak, slots, slotsPeak, slotSize, mallocInUse, mallocPeak, heapSize,
+ * stackPeak, stack, stackPeakSlots, stackNow, keys }: XS chunks in bytes, slots as a count, the XS stack in
+ * slots, keys (property names and symbols) made so far;
+ * malloc in use now and the heap's high-water mark
+ * (the most of the fixed heap region ever handed out: XS + lwIP's pbufs are static, see link.ld).
+ * With a true argument the garbage is collected first, so chunks and slots are what is live. */
 static void xs_board_memory(xsMachine* the)
 {
 	EngineMemory m;
-	struct mallinfo mi = mallinfo();
+	struct mallinfo mi;
+	if (xsmcArgc > 0 && xsmcTest(xsArg(0)))
+		xsCollectGarbage(); /* live figures: chunks compacted, free slots back on the free list */
+	mi = mallinfo();
 	engine_memory(the, &m);
 	xsmcVars(2);
 	xsmcSetNewObject(xsVar(0));
@@ -44,6 +50,10 @@ static void xs_board_memory(xsMachine* the)
 	set_number(the, &xsVar(0), "slots", m.slots);
 	set_number(the, &xsVar(0), "slotsPeak", m.slots_peak);
 	set_number(the, &xsVar(0), "slotSize", m.slot_size);
+	set_number(the, &xsVar(0), "stack", m.stack);
+	set_number(the, &xsVar(0), "stackPeakSlots", m.stack_peak);
+	set_number(the, &xsVar(0), "keys", m.keys);
+	set_number(the, &xsVar(0), "stackNow", m.stack_now);
 	set_number(the, &xsVar(0), "mallocInUse", mi.uordblks);
 	set_number(the, &xsVar(0), "mallocPeak", (double)((char*)sbrk(0) - __heap_start));
 	set_number(the, &xsVar(0), "heapSize", (double)(__heap_end - __heap_start));

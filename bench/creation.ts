@@ -1,0 +1,223 @@
+// Sizes the XS machine of the ESP32 build (`creation` in hosts/esp32/manifest_app.json) from the
+// QEMU firmware, which runs the same core with the same limits (BOARD_LIMITS) on XS 13.3:
+//
+//   npm run bench:creation            finds the smallest fixed machine the board scenario runs in
+//
+// A board scenario: `info`; an scp (SFTP) upload of 256 KiB into the flash store while a second
+// connection loops 32 KiB through `cat`; the file back down (sha256 compared); a legacy `scp -O`
+// upload; `info` again (XS stack peak and keys). It passes when every client exits 0 with the right
+// bytes and the firmware is still up.
+//
+// The firmware boots with `--creation CHUNKS,SLOTS` (a machine that never grows, as a Moddable
+// `creation` with incremental sizes of 0), and a bisection finds the fewest slots, then the fewest
+// chunk bytes, the scenario passes with. Everything in the QEMU machine is in RAM; on a board the
+// SDK's XS linker puts XS's built-ins and the preloaded modules (manifest "preload") in flash. So
+// what the board needs in RAM is the smallest machine less what the QEMU firmware holds live once
+// its modules have run (its log line "memory after modules"). The test test/qemu-creation.test.ts
+// checks the manifest's creation against this: that machine, plus the modules' share, runs the
+// scenario. Results: bench/results/creation.json.
+
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildSshFirmware } from "../hosts/qemu/build.js";
+import { bootSshServer, type Creation } from "../hosts/qemu/run.js";
+import { sha256 } from "../test/helpers/procs.js";
+import { ensureTool, run, tempDir } from "../test/helpers/tools.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const TARGET = "console@127.0.0.1";
+const STEP_MS = 60_000;
+export const SCENARIO = { uploadBytes: 256 * 1024, catBytes: 32 * 1024, legacyBytes: 64 * 1024 };
+
+/** What the firmware logs at boot: XS's built-ins (machine created), the program's modules. */
+export interface BootFigures {
+  builtins: { chunks: number; slots: number };
+  modules: { chunks: number; slots: number; keys: number; stackSlots: number };
+}
+
+export interface ScenarioResult {
+  ok: boolean;
+  why?: string;
+  boot?: BootFigures;
+  /** From the last `info`: the XS stack's deepest use and the keys made. */
+  stackPeak?: number;
+  keys?: number;
+  /** The last `info` output. */
+  info?: string;
+  log: string;
+  ms: number;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function bootFigures(log: string): BootFigures | undefined {
+  const b = log.match(/^mem machine created: xs chunks (\d+) B .*?slots (\d+) /m);
+  const m = log.match(/^memory after modules: XS chunks (\d+) B, slots (\d+) \(live\), keys (\d+), XS stack (\d+) slots/m);
+  if (!b || !m) return undefined;
+  return {
+    builtins: { chunks: Number(b[1]), slots: Number(b[2]) },
+    modules: { chunks: Number(m[1]), slots: Number(m[2]), keys: Number(m[3]), stackSlots: Number(m[4]) },
+  };
+}
+
+/** One boot of the SSH firmware (with `creation`, fixed; without, the firmware's growing machine)
+ * through the board scenario. Never throws for a failure of the firmware: ok is false, with why. */
+export async function runScenario(creation?: Creation, elf?: string): Promise<ScenarioResult> {
+  ensureTool("ssh", "openssh-client");
+  ensureTool("scp", "openssh-client");
+  const tmp = tempDir("essh-creation-");
+  const started = Date.now();
+  const key = join(tmp.path, "id");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 20_000 });
+  const data = join(tmp.path, "data");
+  mkdirSync(data);
+  writeFileSync(join(data, "authorized_keys"), readFileSync(`${key}.pub`));
+  const port = await freePort();
+  const opts = [
+    "-i", key, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
+    "-F", "/dev/null",
+  ];
+  const ssh = (args: string[], input?: Buffer) => run("ssh", ["-p", String(port), ...opts, TARGET, ...args], { input, timeoutMs: STEP_MS });
+  const scp = (args: string[]) => run("scp", ["-P", String(port), ...opts, ...args], { timeoutMs: STEP_MS });
+  let qemu: Awaited<ReturnType<typeof bootSshServer>> | undefined;
+  const result = (ok: boolean, why?: string, extra: Partial<ScenarioResult> = {}): ScenarioResult => {
+    const log = qemu?.output() ?? "";
+    return { ok, why, boot: bootFigures(log), log, ms: Date.now() - started, ...extra };
+  };
+  try {
+    try {
+      qemu = await bootSshServer({ elf, listen: `127.0.0.1:${port}`, data, creation, timeoutMs: 10 * 60_000 });
+    } catch (e) {
+      return result(false, `boot: ${(e as Error).message.split("\n")[0]}`);
+    }
+    const alive = () => qemu!.child.exitCode === null && qemu!.child.signalCode === null;
+    const step = async (what: string, f: () => Promise<string | undefined>): Promise<string | undefined> => {
+      const failed = await f().catch((e: Error) => e.message);
+      if (failed) return `${what}: ${failed.trim().split("\n").slice(-2).join(" ")}`;
+      if (!alive()) return `${what}: the firmware stopped`;
+      return undefined;
+    };
+    const exitOk = (r: { code: number | null; stderr: string }) => (r.code === 0 ? undefined : `exit ${r.code}: ${r.stderr}`);
+
+    const up = randomBytes(SCENARIO.uploadBytes);
+    const loop = randomBytes(SCENARIO.catBytes);
+    const legacy = randomBytes(SCENARIO.legacyBytes);
+    writeFileSync(join(tmp.path, "up.bin"), up);
+    writeFileSync(join(tmp.path, "legacy.bin"), legacy);
+    const failure =
+      (await step("info", async () => exitOk(await ssh(["info"])))) ??
+      (await step("scp upload with a cat loopback alongside", async () => {
+        const [u, c] = await Promise.all([scp([join(tmp.path, "up.bin"), `${TARGET}:up.bin`]), ssh(["cat"], loop)]);
+        if (u.code !== 0) return `scp: ${exitOk(u)}`;
+        if (c.code !== 0) return `cat: ${exitOk(c)}`;
+        return sha256(c.stdout) === sha256(loop) ? undefined : "cat: other bytes came back";
+      })) ??
+      (await step("scp download", async () => {
+        const d = await scp([`${TARGET}:up.bin`, join(tmp.path, "down.bin")]);
+        if (d.code !== 0) return exitOk(d);
+        return sha256(readFileSync(join(tmp.path, "down.bin"))) === sha256(up) ? undefined : "other bytes came down";
+      })) ??
+      (await step("scp -O upload", async () => exitOk(await scp(["-O", join(tmp.path, "legacy.bin"), `${TARGET}:legacy.bin`]))));
+    if (failure) {
+      if (!alive()) await qemu.done;
+      const fatal = qemu.output().match(/^fatal .*$/m)?.[0];
+      return result(false, fatal ? `${failure} (${fatal})` : failure);
+    }
+    const info = await ssh(["info"]);
+    const text = info.stdout.toString();
+    const m = text.match(/^memory: XS stack peak (\d+) of \d+ slots, keys (\d+)/m);
+    if (info.code !== 0 || !m) return result(false, `last info: ${exitOk(info) ?? "no XS stack line"}`);
+    return result(true, undefined, { stackPeak: Number(m[1]), keys: Number(m[2]), info: text });
+  } finally {
+    qemu?.child.kill("SIGKILL");
+    if (qemu) await qemu.done.catch(() => undefined);
+    tmp.cleanup();
+  }
+}
+
+/** The creation in a Moddable manifest (chunk.initial bytes, heap.initial slots, stack slots). */
+export function manifestCreation(file = join(root, "hosts/esp32/manifest_app.json")): Creation & { keys?: number } {
+  const m = JSON.parse(readFileSync(file, "utf8")) as {
+    creation: { chunk: { initial: number }; heap: { initial: number }; stack: number; keys?: { available?: number } };
+  };
+  return { chunks: m.creation.chunk.initial, slots: m.creation.heap.initial, stack: m.creation.stack, keys: m.creation.keys?.available };
+}
+
+/** Smallest value in [lo, hi] (multiples of step) for which pass(value) holds; pass(hi) must hold. */
+async function bisect(lo: number, hi: number, step: number, pass: (v: number) => Promise<boolean>): Promise<number> {
+  lo = Math.floor(lo / step);
+  hi = Math.ceil(hi / step);
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await pass(mid * step)) hi = mid;
+    else lo = mid + 1;
+  }
+  return hi * step;
+}
+
+/** The C heap of the measuring image: room for machines larger than the 320 KiB image allows, so
+ * that the bisection is bounded by XS, not by malloc. */
+export const MEASURE_HEAP_BYTES = 640 * 1024;
+
+export async function buildMeasuringFirmware(): Promise<string> {
+  return (await buildSshFirmware({ log: () => {}, out: `ssh-heap${MEASURE_HEAP_BYTES >> 10}k.elf`, heapBytes: MEASURE_HEAP_BYTES })).elf;
+}
+
+async function main(): Promise<void> {
+  const say = (line: string) => console.log(line);
+  const elf = await buildMeasuringFirmware();
+  say(`creation: the board scenario on the QEMU firmware's growing machine (reference; ${elf})`);
+  const ref = await runScenario(undefined, elf);
+  if (!ref.ok || !ref.boot) throw new Error(`the reference run failed: ${ref.why}\n${ref.log.slice(-3000)}`);
+  const mods = ref.boot.modules;
+  say(`  passed in ${ref.ms} ms; after modules: ${mods.chunks} B of chunks, ${mods.slots} slots live; XS stack peak ${ref.stackPeak}, keys ${ref.keys}`);
+  // Bounds: the machine must at least hold what is live after the modules; the upper ones fit the
+  // measuring image's heap with room for everything else that mallocs.
+  const trial = async (c: Creation) => {
+    const r = await runScenario(c, elf);
+    say(`  chunks ${c.chunks} B, slots ${c.slots}: ${r.ok ? "passes" : `fails (${r.why})`} [${r.ms} ms]`);
+    return r.ok;
+  };
+  const maxChunks = 256 * 1024;
+  const maxSlots = 16384;
+  say(`creation: fewest slots (chunks at ${maxChunks >> 10} KiB)`);
+  const slots = await bisect(mods.slots, maxSlots, 128, (s) => trial({ chunks: maxChunks, slots: s }));
+  say("creation: fewest chunk bytes (at that many slots)");
+  const chunks = await bisect(mods.chunks, maxChunks, 2048, (c) => trial({ chunks: c, slots }));
+  const board = { chunks: chunks - mods.chunks, slots: slots - mods.slots };
+  const manifest = manifestCreation();
+  const result = {
+    date: new Date().toISOString(),
+    scenario: SCENARIO,
+    qemu: { smallest: { chunks, slots }, builtins: ref.boot.builtins, afterModules: mods, stackPeak: ref.stackPeak, keys: ref.keys },
+    board: { ...board, stackBeyondTopLevel: (ref.stackPeak ?? 0) - mods.stackSlots, keysAtRunTime: (ref.keys ?? 0) - mods.keys },
+    manifest,
+    headroom: { chunks: manifest.chunks / board.chunks, slots: manifest.slots / board.slots },
+  };
+  say(`creation: smallest QEMU machine ${chunks} B of chunks, ${slots} slots; less the modules' share: a board needs ${board.chunks} B, ${board.slots} slots`);
+  say(`creation: manifest ${manifest.chunks} B, ${manifest.slots} slots, stack ${manifest.stack}: ${result.headroom.chunks.toFixed(2)}x and ${result.headroom.slots.toFixed(2)}x what the scenario needs`);
+  say(`creation: XS stack beyond the bundle's top level ${result.board.stackBeyondTopLevel} slots; keys made at run time ${result.board.keysAtRunTime}`);
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, "bench/results/creation.json"), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: Error) => {
+    console.error(`bench:creation: ${e.message}`);
+    process.exit(1);
+  });
+}
