@@ -7,8 +7,11 @@
 // 2. Manifests: manifest.json, manifest_littlefs.json and hosts/esp32/manifest_app.json parse; every
 //    module and data path they list exists; every host module is listed; nothing node-only (noble,
 //    hosts/node) is; every native("...") the host binds is a function the listed C files declare.
-// 3. certs/authorized_keys parses and holds no private key.
-// 4. C: the native hooks (modules/crypto/native_crypto.c) and hosts/esp32/*.c compile with -Wall
+// 3. Preload: the manifest preloads every module (its "preload" list covers all of them), and
+//    their code does what Moddable's preload allows (preload-check.ts: no RegExp made while a module
+//    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties).
+// 4. certs/authorized_keys parses and holds no private key.
+// 5. C: the native hooks (modules/crypto/native_crypto.c) and hosts/esp32/*.c compile with -Wall
 //    -Wextra -Werror for a 32-bit target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32, else
 //    gcc -m32) against the real xs.h/xsmc.h (@agoric/xsnap's XS sources) and libsodium's headers
 //    (Debian libsodium-dev). Missing Debian packages are installed with apt-get.
@@ -22,6 +25,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { checkPreload } from "./preload-check.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -59,7 +63,11 @@ interface Manifest {
   modules?: Record<string, string | string[]>;
   data?: Record<string, string | string[]>;
   creation?: { main?: string };
+  preload?: string[];
 }
+
+/** Module name -> source files, from manifest_app.json (filled by the manifests step). */
+const moduleFiles = new Map<string, string[]>();
 
 function readManifest(path: string): Manifest {
   return JSON.parse(readFileSync(path, "utf8")) as Manifest;
@@ -103,6 +111,8 @@ async function manifests(): Promise<string> {
       for (const f of found) {
         if (f.includes("/hosts/node/") || /noble/.test(f)) throw new Error(`module ${target}: ${f} is node-only`);
         listed.add(f);
+        const name = target.endsWith("*") ? target.slice(0, -1) + basename(f).replace(/\.[^.]+$/, "") : target;
+        if (f.endsWith(".ts")) moduleFiles.set(name, [...(moduleFiles.get(name) ?? []), f]);
       }
       modules += found.length;
     }
@@ -111,7 +121,7 @@ async function manifests(): Promise<string> {
     for (const source of asList(sources)) if (matches(hostDir, source).length === 0) throw new Error(`data ${source} matches no file`);
   }
   for (const f of readdirSync(hostDir)) {
-    if ((f.endsWith(".ts") || f.endsWith(".c")) && f !== "check.ts" && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
+    if ((f.endsWith(".ts") || f.endsWith(".c")) && f !== "check.ts" && f !== "preload-check.ts" && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
   }
   // Every native("name") the host binds must be a C function of a listed C/H file.
   const cText = [...listed].filter((f) => f.endsWith(".c") || f.endsWith(".h")).map((f) => readFileSync(f, "utf8")).join("\n");
@@ -123,6 +133,24 @@ async function manifests(): Promise<string> {
     }
   }
   return `${modules} module files, ${natives} native bindings resolved`;
+}
+
+async function preload(): Promise<string> {
+  const m = readManifest(join(hostDir, "manifest_app.json"));
+  const patterns = m.preload ?? [];
+  const covered = (name: string) => patterns.some((p) => (p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p));
+  const names = [...moduleFiles.keys()];
+  if (names.length === 0) throw new Error("no modules: the manifests step failed");
+  const missing = names.filter((n) => !covered(n));
+  if (missing.length > 0) throw new Error(`manifest_app.json: not preloaded: ${missing.join(", ")}`);
+  const files = [...moduleFiles.values()].flat();
+  const problems = checkPreload(files, { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } });
+  if (problems.length > 0) {
+    const e = new Error(`${problems.length} problem(s)`) as Error & { stdout: string };
+    e.stdout = problems.map((p) => `  ${p.file.slice(root.length + 1)}:${p.line}: ${p.message}`).join("\n");
+    throw e;
+  }
+  return `${names.length} modules preloaded; ${files.length} files checked`;
 }
 
 async function authorizedKeys(): Promise<string> {
@@ -193,6 +221,7 @@ async function compileC(): Promise<string> {
 
 await step("typescript", typecheck);
 await step("manifests", manifests);
+await step("preload", preload);
 await step("authorized_keys", authorizedKeys);
 await step("C hooks", compileC);
 if (failures.length > 0) {

@@ -34,7 +34,10 @@ export const LITTLEFS_MAX_OPEN_FILES = 8;
 /** Bytes moved per File.read/File.write call: each read allocates an ArrayBuffer this big at most. */
 export const FLASH_PIECE = 2048;
 
-const ZEROS = new Uint8Array(512);
+/** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
+ * preloaded into flash, a source flash writes should not read from). */
+let zeros: Uint8Array | null = null;
+const ZERO_PIECE = 512;
 
 /** The file module's errors as StoreError codes (see the header for where the messages come from). */
 export function mapStoreError(e: unknown, what: string): StoreError {
@@ -309,9 +312,10 @@ class ModdableFileHandle implements FileHandle {
 
   /** Writes zeros over [from, to). */
   private fill(f: File, from: number, to: number): void {
-    for (let at = from; at < to; at += ZEROS.length) {
+    const z = (zeros ??= new Uint8Array(ZERO_PIECE));
+    for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
-      f.write(asBuffer(to - at >= ZEROS.length ? ZEROS : ZEROS.subarray(0, to - at)));
+      f.write(asBuffer(to - at >= ZERO_PIECE ? z : z.subarray(0, to - at)));
     }
   }
 

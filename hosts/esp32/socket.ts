@@ -26,8 +26,9 @@ const SEND_MIN = 256;
 /** A socket we close gets this long to flush our queue before it is closed anyway. */
 const CLOSE_LINGER_MS = 2000;
 
-/** One receive buffer for every socket: callbacks never overlap (one JS thread). */
-const receiveBuffer = new Uint8Array(RECEIVE_PIECE);
+/** One receive buffer for every socket: callbacks never overlap (one JS thread). Made at the first
+ * read, not when the module runs: a buffer made then would be preloaded into flash, read-only. */
+let receiveBuffer: Uint8Array | null = null;
 
 export class SshListener {
   private readonly listener: Listener;
@@ -94,7 +95,8 @@ export class SshSocket {
     // Read exactly what is waiting (read(buffer) throws when asked for more), in pieces.
     while (bytes > 0 && !this.closed) {
       const n = bytes < RECEIVE_PIECE ? bytes : RECEIVE_PIECE;
-      const view = n === RECEIVE_PIECE ? receiveBuffer : receiveBuffer.subarray(0, n);
+      const buffer = (receiveBuffer ??= new Uint8Array(RECEIVE_PIECE));
+      const view = n === RECEIVE_PIECE ? buffer : buffer.subarray(0, n);
       this.tcp.read(view);
       bytes -= n;
       this.conn?.receive(view);

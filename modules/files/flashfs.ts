@@ -85,7 +85,7 @@ const NOT_LIVE = 0;
 /** Store handles open at once: a little above what Files hands out (an upload that copies the old
  * content holds a second handle for a moment). */
 const MAX_HANDLES = SPIFFS_MAX_OPEN_FILES * 2;
-/** Programmed over a commit or obsolete word. */
+/** Programmed over a commit or obsolete word (preload: read-only). */
 const ZERO4 = new Uint8Array(4);
 
 const CRC_TABLE = (() => {

@@ -100,6 +100,7 @@ function replyLine(kind: 1 | 2, text: string): Uint8Array {
   return concatBytes(Uint8Array.of(kind), utf8Encode(text), Uint8Array.of(10));
 }
 
+/** The protocol's OK byte. Only ever read (preload: read-only). */
 const ACK = Uint8Array.of(0);
 
 /** Our replies, kept in order when the channel does not take them at once. */

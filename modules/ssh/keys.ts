@@ -45,7 +45,7 @@ export function formatPublicKeyLine(blob: Uint8Array, comment?: string): string 
 const PEM_LABEL = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
 export const PEM_BEGIN = `-----BEGIN ${PEM_LABEL}-----`;
 export const PEM_END = `-----END ${PEM_LABEL}-----`;
-/** The magic at the start of the decoded file: "openssh-key-v1" and a NUL. */
+/** The magic at the start of the decoded file: "openssh-key-v1" and a NUL (preload: read-only). */
 const AUTH_MAGIC = asciiEncode("openssh-key-v1\0");
 /** OpenSSH wraps the base64 body at 70 columns (sshkey.c, sshbuf_dtob64 with wrap). */
 const PEM_WRAP_COLUMNS = 70;
@@ -202,11 +202,10 @@ function tokenEnd(s: string, i: number): number {
   return i;
 }
 
-const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/** Decodes a strictly formed base64 token, or null. */
+/** Decodes a strictly formed base64 token, or null. (The pattern is a literal here, not a module
+ * constant: a RegExp cannot be preloaded into flash by the Moddable build.) */
 function decodeBase64Token(tok: string): Uint8Array | null {
-  if (!BASE64_TOKEN.test(tok) || tok.length % 4 === 1) return null;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(tok) || tok.length % 4 === 1) return null;
   if (tok.indexOf("=") >= 0 && tok.length % 4 !== 0) return null;
   return base64Decode(tok);
 }

@@ -113,10 +113,10 @@ export function hashPassword(password: string, crypto: CryptoProvider, iteration
   return `$${SCHEME}$${iterations}$${base64Encode(salt, false)}$${base64Encode(hash, false)}`;
 }
 
-const UNPADDED_BASE64 = /^[A-Za-z0-9+/]+$/;
-
+/** Unpadded base64 of min..max bytes, or null. (A literal pattern, not a module constant: a RegExp
+ * cannot be preloaded into flash by the Moddable build.) */
 function decodeField(s: string, min: number, max: number): Uint8Array | null {
-  if (!UNPADDED_BASE64.test(s) || s.length % 4 === 1) return null;
+  if (!/^[A-Za-z0-9+/]+$/.test(s) || s.length % 4 === 1) return null;
   const b = base64Decode(s);
   return b !== null && b.length >= min && b.length <= max ? b : null;
 }

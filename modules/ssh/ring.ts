@@ -79,4 +79,5 @@ export class ByteRing {
   }
 }
 
+/** Handed out for an empty ring: no bytes to write (preload: read-only). */
 const EMPTY = new Uint8Array(0);

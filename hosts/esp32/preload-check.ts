@@ -1,0 +1,180 @@
+// What the Moddable build's preload demands of our modules, checked on their TypeScript (part of
+// `npm run check:esp32`). The manifest preloads modules/ and hosts/esp32: the SDK's XS linker runs
+// their bodies at build time and puts what they made in flash. Per Moddable's "XS linker warnings"
+// and "Using XS Preload" documents (SDK 8.2.3):
+//
+//   - a RegExp cannot be preloaded (the linker stops with an error): no regular expression may be
+//     made while a module body runs (module constants, static fields, top-level IIFEs);
+//   - preloaded Map, Set, WeakMap, WeakSet, Date, DataView, ArrayBuffer and typed array instances
+//     are immutable (their mutators and indexed stores throw): one made while a module body runs
+//     must never be written. Passing one to a function counts as a write unless its declaration
+//     says `preload: read-only` in a comment;
+//   - classes are frozen functions: their static properties are read-only after the body ran.
+//
+// Module-level `let` bindings and plain objects and arrays stay writable (XS aliases them in RAM).
+
+import ts from "typescript";
+
+export interface PreloadProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+const IMMUTABLE_WHEN_PRELOADED = new Set([
+  "Map", "Set", "WeakMap", "WeakSet", "Date", "DataView", "ArrayBuffer",
+  "Uint8Array", "Int8Array", "Uint8ClampedArray", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array",
+  "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+]);
+const MUTATORS = new Set([
+  "set", "fill", "copyWithin", "reverse", "sort", "add", "delete", "clear",
+  "setInt8", "setUint8", "setInt16", "setUint16", "setInt32", "setUint32", "setFloat32", "setFloat64", "setBigInt64", "setBigUint64",
+  "setDate", "setFullYear", "setHours", "setMilliseconds", "setMinutes", "setMonth", "setSeconds", "setTime",
+  "setUTCDate", "setUTCFullYear", "setUTCHours", "setUTCMilliseconds", "setUTCMinutes", "setUTCMonth", "setUTCSeconds",
+  "resize", "transfer",
+]);
+const READ_ONLY_MARK = /preload: read-only/;
+
+function isFunctionLike(n: ts.Node): n is ts.FunctionExpression | ts.ArrowFunction {
+  return ts.isFunctionExpression(n) || ts.isArrowFunction(n);
+}
+
+function unparen(e: ts.Expression): ts.Expression {
+  while (ts.isParenthesizedExpression(e)) e = e.expression;
+  return e;
+}
+
+/** Visits what runs while the module body runs: top-level statements and expressions, static
+ * field initializers and static blocks, bodies of functions called right there (IIFEs); not the
+ * bodies of functions, methods and constructors that only run later. */
+function visitLoadTime(sf: ts.SourceFile, visit: (n: ts.Node) => void): void {
+  const walk = (n: ts.Node): void => {
+    visit(n);
+    if (ts.isCallExpression(n) && isFunctionLike(unparen(n.expression))) {
+      const f = unparen(n.expression) as ts.FunctionExpression | ts.ArrowFunction;
+      walk(f.body);
+      n.arguments.forEach(walk);
+      return;
+    }
+    if (ts.isFunctionDeclaration(n) || isFunctionLike(n) || ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) ||
+        ts.isGetAccessor(n) || ts.isSetAccessor(n)) return;
+    if (ts.isClassDeclaration(n) || ts.isClassExpression(n)) {
+      for (const m of n.members) {
+        const isStatic = ts.canHaveModifiers(m) && (ts.getModifiers(m) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+        if (ts.isPropertyDeclaration(m) && isStatic && m.initializer) walk(m.initializer);
+        if (ts.isClassStaticBlockDeclaration(m)) walk(m.body);
+      }
+      n.heritageClauses?.forEach(walk);
+      return;
+    }
+    if (ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n)) return;
+    ts.forEachChild(n, walk);
+  };
+  sf.statements.forEach(walk);
+}
+
+function typeName(checker: ts.TypeChecker, node: ts.Node): string | undefined {
+  const t = checker.getTypeAtLocation(node);
+  const s = t.getSymbol() ?? t.aliasSymbol;
+  return s?.getName();
+}
+
+export function checkPreload(files: readonly string[], options: ts.CompilerOptions = {}): PreloadProblem[] {
+  const program = ts.createProgram([...files], {
+    target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], module: ts.ModuleKind.Preserve,
+    moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, types: [], skipLibCheck: true, ...options,
+  });
+  const checker = program.getTypeChecker();
+  const problems: PreloadProblem[] = [];
+  const wanted = new Set(files.map((f) => ts.sys.resolvePath(f)));
+  for (const sf of program.getSourceFiles()) {
+    if (!wanted.has(ts.sys.resolvePath(sf.fileName))) continue;
+    const report = (n: ts.Node, message: string) =>
+      problems.push({ file: sf.fileName, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1, message });
+
+    // Module-level bindings (and static fields) that hold a preloaded immutable instance.
+    const immutable = new Map<ts.Symbol, { name: string; kind: string; readOnly: boolean }>();
+    const consider = (nameNode: ts.Node, name: string, init: ts.Expression | undefined, declNode: ts.Node) => {
+      if (!init) return;
+      const kind = typeName(checker, init);
+      if (!kind || !IMMUTABLE_WHEN_PRELOADED.has(kind)) return;
+      const sym = checker.getSymbolAtLocation(nameNode);
+      if (!sym) return;
+      const text = sf.text.slice(declNode.getFullStart(), declNode.getEnd());
+      immutable.set(sym, { name, kind, readOnly: READ_ONLY_MARK.test(text) });
+    };
+    for (const st of sf.statements) {
+      if (ts.isVariableStatement(st)) {
+        for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) consider(d.name, d.name.text, d.initializer, st);
+      }
+      if (ts.isClassDeclaration(st)) {
+        for (const m of st.members) {
+          const isStatic = (ts.getModifiers(m as ts.PropertyDeclaration) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+          if (ts.isPropertyDeclaration(m) && isStatic && ts.isIdentifier(m.name)) consider(m.name, `${st.name?.text}.${m.name.text}`, m.initializer, m);
+        }
+      }
+    }
+
+    // RegExps made at load time.
+    visitLoadTime(sf, (n) => {
+      if (ts.isRegularExpressionLiteral(n)) report(n, `a regular expression made while the module body runs cannot be preloaded (move ${n.getText(sf)} into the function that uses it)`);
+      if (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === "RegExp") report(n, "new RegExp while the module body runs cannot be preloaded");
+    });
+
+    // Writes to preloaded immutable instances, and to static properties of classes, anywhere.
+    const classOf = (e: ts.Expression): ts.Symbol | undefined => {
+      const s = checker.getSymbolAtLocation(e);
+      const target = s && s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+      return target && target.flags & ts.SymbolFlags.Class ? target : undefined;
+    };
+    const inStaticMethod = (n: ts.Node): boolean => {
+      for (let p: ts.Node | undefined = n.parent; p; p = p.parent) {
+        if (ts.isMethodDeclaration(p) || ts.isGetAccessor(p) || ts.isSetAccessor(p)) {
+          return (ts.getModifiers(p) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+        }
+        if (ts.isFunctionDeclaration(p) || ts.isFunctionExpression(p) || ts.isConstructorDeclaration(p) || ts.isClassStaticBlockDeclaration(p)) return false;
+      }
+      return false;
+    };
+    const isAssignmentTarget = (n: ts.Node): boolean => {
+      const p = n.parent;
+      if (ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return true;
+      if ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken)) return true;
+      return false;
+    };
+    const walk = (n: ts.Node): void => {
+      if (ts.isIdentifier(n)) {
+        const sym = checker.getSymbolAtLocation(n);
+        const info = sym && immutable.get(sym);
+        const p = n.parent;
+        const isDeclName = (ts.isVariableDeclaration(p) || ts.isPropertyDeclaration(p)) && p.name === n;
+        if (info && !isDeclName) {
+          // The reference itself, or Class.name for a static field.
+          let ref: ts.Expression = ts.isPropertyAccessExpression(p) && p.name === n ? p : n;
+          // Through parentheses, conditionals and views (x.subarray(...) writes x).
+          for (;;) {
+            const q = ref.parent;
+            if (ts.isParenthesizedExpression(q) || (ts.isConditionalExpression(q) && q.condition !== ref)) ref = q;
+            else if (ts.isPropertyAccessExpression(q) && q.expression === ref && q.name.text === "subarray" && ts.isCallExpression(q.parent)) ref = q.parent;
+            else break;
+          }
+          const up = ref.parent;
+          if (ts.isElementAccessExpression(up) && up.expression === ref && isAssignmentTarget(up)) {
+            report(up, `${info.name} (a ${info.kind} made while the module body runs) is written: preloaded, it is read-only (make it on first use)`);
+          } else if (ts.isPropertyAccessExpression(up) && up.expression === ref && MUTATORS.has(up.name.text) && ts.isCallExpression(up.parent) && up.parent.expression === up) {
+            report(up, `${info.name}.${up.name.text}(): ${info.name} is a ${info.kind} made while the module body runs: preloaded, it is read-only (make it on first use)`);
+          } else if (!info.readOnly && ts.isCallExpression(up) && up.arguments.includes(ref)) {
+            report(ref, `${info.name} (a ${info.kind} made while the module body runs) is passed to a function that may write it: preloaded, it is read-only (make it on first use, or say "preload: read-only" at its declaration)`);
+          }
+        }
+      }
+      if (ts.isPropertyAccessExpression(n) && isAssignmentTarget(n)) {
+        if (n.expression.kind !== ts.SyntaxKind.ThisKeyword && classOf(n.expression)) report(n, `${n.getText(sf)} is a static property: preloaded classes are frozen`);
+        else if (n.expression.kind === ts.SyntaxKind.ThisKeyword && inStaticMethod(n)) report(n, `${n.getText(sf)} in a static method writes a static property: preloaded classes are frozen`);
+      }
+      ts.forEachChild(n, walk);
+    };
+    walk(sf);
+  }
+  return problems;
+}

@@ -1,0 +1,67 @@
+// hosts/esp32/preload-check.ts (run by `npm run check:esp32` over every module the ESP32 build
+// preloads) on small sources: what Moddable's preload forbids is reported with its line, what it
+// allows is not.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkPreload } from "../hosts/esp32/preload-check.js";
+import { tempDir } from "./helpers/tools.js";
+
+function check(source: string): { line: number; message: string }[] {
+  const dir = tempDir("preload-");
+  try {
+    const file = join(dir.path, "m.ts");
+    writeFileSync(file, source);
+    return checkPreload([file]).map(({ line, message }) => ({ line, message }));
+  } finally {
+    dir.cleanup();
+  }
+}
+
+test("reported: what preload forbids", () => {
+  const problems = check(
+    [
+      "const NAME = /^[a-z]+$/;", // 1: a RegExp made at load
+      "const cache = new Map<string, number>();", // 2
+      "export function remember(k: string) { cache.set(k, 1); }", // 3: mutator on a preloaded Map
+      "const buf = new Uint8Array(16);", // 4
+      "export function put(i: number) { buf[i] = 1; }", // 5: indexed store
+      "declare function fill(b: Uint8Array): void;",
+      "export function give() { fill(buf.subarray(0, 4)); }", // 7: handed out as a view
+      "export class Counter { static count = 0; static bump() { this.count++; } }", // 8: static write
+      "export function reset() { Counter.count = 0; }", // 9: static write
+      "const table = (() => { const t = new Uint32Array(4); for (let i = 0; i < 4; i++) t[i] = i; return t; })();",
+      "export function poke() { table.fill(0); }", // 11: mutator
+      "export const pattern = (() => new RegExp('a'))();", // 12: RegExp made in an IIFE at load
+    ].join("\n"),
+  );
+  const lines = problems.map((p) => p.line).sort((a, b) => a - b);
+  assert.deepEqual(lines, [1, 3, 5, 7, 8, 9, 11, 12], JSON.stringify(problems, null, 1));
+  assert.match(problems.find((p) => p.line === 3)!.message, /cache\.set\(\)/);
+  assert.match(problems.find((p) => p.line === 8)!.message, /static/);
+});
+
+test("allowed: what preload keeps writable or never writes", () => {
+  const problems = check(
+    [
+      "let counter = 0;", // a module let: aliased in RAM
+      "const list: number[] = [];", // a plain array: aliased
+      "const state = { n: 0 };",
+      "/** preload: read-only */",
+      "const MAGIC = Uint8Array.of(1, 2);",
+      "declare function send(b: Uint8Array): void;",
+      "let scratch: Uint8Array | null = null;",
+      "export function work(s: string) {",
+      "  counter++; list.push(counter); state.n = counter; send(MAGIC);",
+      "  const b = (scratch ??= new Uint8Array(8)); b[0] = 1;",
+      "  return /^[a-z]+$/.test(s) && new Map().set(1, 2).size === 1;",
+      "}",
+      "export class Writer { pos = 0; static readonly SIZE = 4; move() { this.pos += Writer.SIZE; } }",
+      "const CRC = (() => { const t = new Uint32Array(4); t[0] = 1; return t; })();",
+      "export function crc(i: number) { return CRC[i & 3]; }",
+    ].join("\n"),
+  );
+  assert.deepEqual(problems, []);
+});
