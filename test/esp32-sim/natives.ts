@@ -1,0 +1,111 @@
+// The board's host functions as native() binds them (xsc resolves native("name") at build time; here
+// at run time): the crypto hooks of modules/crypto/native_crypto.c, done with libsodium itself
+// (libsodium-wrappers-sumo, the WebAssembly build of the library the firmware links), with that C
+// file's argument checks and messages; random bytes stand for esp_fill_random.
+
+import { randomFillSync } from "node:crypto";
+import sodium from "libsodium-wrappers-sumo";
+import { bufferBytes } from "./board.js";
+
+type HostFunction = (...args: unknown[]) => unknown;
+
+function arg(args: unknown[], i: number): Uint8Array {
+  if (args.length <= i) throw new TypeError("missing argument");
+  return bufferBytes(args[i]);
+}
+
+function exact(args: unknown[], i: number, size: number, what: string): Uint8Array {
+  const b = arg(args, i);
+  if (b.length !== size) throw new RangeError(`${what} must be ${size} bytes`);
+  return b;
+}
+
+function out(args: unknown[], i: number, size: number, what: string): Uint8Array {
+  const b = arg(args, i);
+  if (b.length < size) throw new RangeError(`${what} must hold ${size} bytes`);
+  return b;
+}
+
+const copy = (b: Uint8Array) => b.slice();
+
+const functions: Record<string, HostFunction> = {
+  xs_native_crypto_random(...a) {
+    const o = arg(a, 0);
+    if (o.length) randomFillSync(o);
+  },
+  xs_native_crypto_sha256(...a) {
+    const o = out(a, 1, 32, "sha256: out");
+    o.set(sodium.crypto_hash_sha256(copy(arg(a, 0))));
+  },
+  xs_native_crypto_sha512(...a) {
+    const o = out(a, 1, 64, "sha512: out");
+    o.set(sodium.crypto_hash_sha512(copy(arg(a, 0))));
+  },
+  xs_native_crypto_x25519(...a) {
+    const o = out(a, 2, 32, "x25519: out");
+    const scalar = exact(a, 0, 32, "x25519: scalar");
+    const point = exact(a, 1, 32, "x25519: point");
+    try {
+      o.set(sodium.crypto_scalarmult(copy(scalar), copy(point)));
+      return true;
+    } catch {
+      o.fill(0, 0, 32);
+      return false;
+    }
+  },
+  xs_native_crypto_x25519_base(...a) {
+    const o = out(a, 1, 32, "x25519: out");
+    o.set(sodium.crypto_scalarmult_base(copy(exact(a, 0, 32, "x25519: scalar"))));
+  },
+  xs_native_crypto_ed25519_public(...a) {
+    const o = out(a, 1, 32, "ed25519: out");
+    o.set(sodium.crypto_sign_seed_keypair(copy(exact(a, 0, 32, "ed25519: seed"))).publicKey);
+  },
+  xs_native_crypto_ed25519_sign(...a) {
+    const o = out(a, 2, 64, "ed25519: out");
+    const seed = exact(a, 0, 32, "ed25519: seed");
+    const message = arg(a, 1);
+    const pair = sodium.crypto_sign_seed_keypair(copy(seed));
+    o.set(sodium.crypto_sign_detached(copy(message), pair.privateKey));
+  },
+  xs_native_crypto_ed25519_verify(...a) {
+    const publicKey = arg(a, 0);
+    const message = arg(a, 1);
+    const signature = arg(a, 2);
+    if (publicKey.length !== 32 || signature.length !== 64) return false;
+    try {
+      return sodium.crypto_sign_verify_detached(copy(signature), copy(message), copy(publicKey));
+    } catch {
+      return false;
+    }
+  },
+  xs_native_crypto_chacha20(...a) {
+    if (a.length < 5) throw new TypeError("chacha20: 5 arguments expected");
+    if (typeof a[2] !== "number") throw new TypeError("chacha20: counter must be a number");
+    const counter = a[2];
+    if (!(counter >= 0 && counter <= 4294967295) || counter !== Math.trunc(counter)) throw new RangeError("chacha20: counter out of range");
+    const output = arg(a, 4);
+    const key = exact(a, 0, 32, "chacha20: key");
+    const nonce = exact(a, 1, 8, "chacha20: nonce");
+    const input = arg(a, 3);
+    if (output.length < input.length) throw new RangeError("chacha20: output shorter than input");
+    if (input.length) output.set(sodium.crypto_stream_chacha20_xor_ic(copy(input), copy(nonce), counter, copy(key)));
+  },
+  xs_native_crypto_poly1305(...a) {
+    const o = out(a, 2, 16, "poly1305: out");
+    const key = exact(a, 0, 32, "poly1305: key");
+    o.set(sodium.crypto_onetimeauth(copy(arg(a, 1)), copy(key)));
+  },
+};
+
+/** Waits for libsodium's WebAssembly to load (the firmware's C is just there). */
+export async function loadNatives(): Promise<void> {
+  await sodium.ready;
+}
+
+/** The global native(): the host function of that name; a build would fail to link an unknown one. */
+export function native(name: string): HostFunction {
+  const f = functions[String(name)];
+  if (!f) throw new Error(`native: no host function "${name}" in this image`);
+  return f;
+}
