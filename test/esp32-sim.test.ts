@@ -13,7 +13,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureTool, run, tempDir, waitForOutput } from "./helpers/tools.js";
 import { Procs, collect, sha256, waitExit } from "./helpers/procs.js";
+import { SIMULATED_MODULES } from "./esp32-sim/hooks.js";
 import { SimBoard, UartDevice, littlefsPath, nvs, spiffsFiles, spiffsPath } from "./esp32-sim/harness.js";
+import { connect as ssh2Connect, exec as ssh2Exec } from "./helpers/ssh2.js";
 
 ensureTool("ssh", "openssh-client");
 ensureTool("scp", "openssh-client");
@@ -86,15 +88,15 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
   let fingerprint = "";
   const boards: SimBoard[] = [];
 
-  const boot = async (options: { stateDir?: string; manifest?: string; config?: Record<string, string> } = {}) => {
+  const boot = async (options: { stateDir?: string; manifest?: string; config?: Record<string, string>; resourcesDir?: string } = {}) => {
     const b = new SimBoard({
       stateDir: options.stateDir ?? state,
-      resourcesDir: resources,
+      resourcesDir: options.resourcesDir ?? resources,
       config: options.config ?? { ssid: SSID, password: WIFI_PASSWORD },
       uartWire: uart.port,
       uartSpeedup: UART_SPEEDUP,
       manifest: options.manifest,
-      mdnsProbeMs: 100,
+      mdnsProbeMs: 100, // mdns.js probes every 250 ms; 100 keeps the run short, the sequence is the same
     });
     boards.push(b);
     return b;
@@ -136,6 +138,22 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     for (const b of boards) await b.kill();
     uart.close();
     tmp.cleanup();
+  });
+
+  test("every SDK module hosts/esp32 imports or declares (types/moddable.d.ts) has a simulation", () => {
+    const hostDir = new URL("../hosts/esp32/", import.meta.url);
+    const imported = new Set<string>();
+    // The firmware's own modules: what manifest_app.json lists from hosts/esp32 (not the node scripts).
+    const manifest = JSON.parse(readFileSync(new URL("manifest_app.json", hostDir), "utf8")) as { modules: Record<string, string | string[]> };
+    const sources = Object.values(manifest.modules).flat().filter((p) => /^\.\/[A-Za-z0-9_-]+$/.test(p) && existsSync(new URL(`${p.slice(2)}.ts`, hostDir)));
+    assert.ok(sources.length >= 8, sources.join(", "));
+    for (const source of sources) {
+      const text = readFileSync(new URL(`${source.slice(2)}.ts`, hostDir), "utf8");
+      for (const m of text.matchAll(/^import\s[^"']*["']([^"']+)["']/gm)) if (!m[1].startsWith(".") && !m[1].startsWith("hosts/esp32/")) imported.add(m[1]);
+    }
+    const declared = [...readFileSync(new URL("types/moddable.d.ts", hostDir), "utf8").matchAll(/^declare module "([^"]+)"/gm)].map((m) => m[1]);
+    assert.ok(imported.size >= 10, [...imported].join(", "));
+    for (const name of [...imported, ...declared]) assert.ok(name in SIMULATED_MODULES, `${name} is used by hosts/esp32 but test/esp32-sim does not simulate it`);
   });
 
   test("first boot: Wi-Fi, a new host key kept in NVS, its fingerprint and the listening line on the log, mDNS _ssh._tcp", async () => {
@@ -340,7 +358,8 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     await board.waitEvent("mDNS closed", (e) => e.type === "mdns" && e.event === "close", 5_000, eventsFrom);
     // The first attempt (after 1 s) finds no access point.
     await board.waitLog(new RegExp(`Wi-Fi: reconnecting to "${SSID}"\\n`), 5_000, logFrom);
-    await board.waitEvent("the failed attempt", (e) => e.type === "wifi-event" && e.event === "disconnected", 5_000, board.events.findIndex((e, i) => i >= eventsFrom && e.type === "wifi-connect"));
+    const attempt = await board.waitEvent("the attempt", (e) => e.type === "wifi-connect", 5_000, eventsFrom);
+    await board.waitEvent("the failed attempt", (e) => e.type === "wifi-event" && e.event === "disconnected", 5_000, board.events.indexOf(attempt));
     const status = await board.command<{ connects: { ssid: string; at: number; ok: boolean | null }[] }>("wifi", { action: "restore" });
     assert.deepEqual(status.connects.slice(-1), [{ ssid: SSID, ok: false, at: status.connects.at(-1)!.at }]);
     // The next attempt (2 s later) gets back on.
@@ -381,12 +400,15 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.equal(back.code, 0, back.stderr);
   });
 
-  test("LittleFS image: directories and long names through sftp, on the same storage partition (formatted)", async () => {
+  test("LittleFS image with mcconfig overrides (port, hostname, no UART): directories and long names through sftp, mDNS on the port", async () => {
     const lfsState = join(tmp.path, "state-littlefs");
-    const lfs = await boot({ stateDir: lfsState, manifest: "manifest_littlefs.json", config: { ssid: SSID, password: WIFI_PASSWORD, uart_port: "-1" } });
+    const config = { ssid: SSID, password: WIFI_PASSWORD, uart_port: "-1", ssh_port: "2222", hostname: "router-console" };
+    const lfs = await boot({ stateDir: lfsState, manifest: "manifest_littlefs.json", config });
     await lfs.waitLog(/ssh: listening on .*\n[\s\S]*authorized keys: /, BOOT_MS);
+    assert.match(lfs.log, /ssh: listening on 192\.168\.1\.42:2222 \(ssh console@router-console\.local\)/);
     assert.match(lfs.log, /flash littlefs at \/: 1048576 bytes, 8192 used/);
-    const lfsPort = await lfs.hostPort(22);
+    assert.doesNotMatch(lfs.log, /uart uart/);
+    const lfsPort = await lfs.hostPort(2222);
     const data = randomBytes(40 * 1024);
     const name = "a-rather-long-file-name-for-a-little-flash-store.bin"; // 52 bytes
     writeFileSync(join(local, "l.bin"), data);
@@ -397,7 +419,36 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.match(r.stdout.toString(), new RegExp(`40960 .*${name}`));
     assert.equal(sha256(readFileSync(littlefsPath(lfsState, `logs/${name}`))), sha256(data));
     assert.equal(sha256(readFileSync(join(local, "l.back"))), sha256(data));
+    await lfs.waitLog(/mDNS: router-console\.local, _ssh\._tcp port 2222\n/, 10_000);
+    const mdns = await lfs.command<{ hostName: string; services: { name: string; protocol: string; port: number }[] }[]>("mdns");
+    assert.deepEqual(mdns.map((m) => [m.hostName, m.services.map((s) => `_${s.name}._${s.protocol}:${s.port}`)]), [["router-console", ["_ssh._tcp:2222"]]]);
     await lfs.kill();
+  });
+
+  test("no authorized_keys in the image: a password made once, shown once, its PBKDF2 hash kept in NVS across a reboot", async () => {
+    const pwState = join(tmp.path, "state-password");
+    const noKeys = join(tmp.path, "resources-empty");
+    mkdirSync(noKeys);
+    const config = { ssid: SSID, password: WIFI_PASSWORD, uart_port: "-1" };
+    let b = await boot({ stateDir: pwState, resourcesDir: noKeys, config });
+    const m = await b.waitLog(/generated a password for user "console" \(shown once\): ([a-zA-Z0-9]{20})\n/, BOOT_MS);
+    const password = m[1];
+    assert.match(b.log, /no authorized_keys resource in the image/);
+    await b.waitLog(/authorized keys: 0, password login on\n/, BOOT_MS);
+    assert.match(String(nvs(pwState).sshconsole?.pwhash?.value), /^\$pbkdf2-sha256\$2000\$/);
+    await b.kill();
+    b = await boot({ stateDir: pwState, resourcesDir: noKeys, config });
+    await b.waitLog(/authorized keys: 0, password login on\n/, BOOT_MS);
+    assert.doesNotMatch(b.log, /generated a password/);
+    const conn = await ssh2Connect({ port: await b.hostPort(22), password });
+    try {
+      const r = await ssh2Exec(conn, "echo pw-ok");
+      assert.equal(r.stdout.toString(), "pw-ok\n");
+    } finally {
+      conn.end();
+    }
+    await assert.rejects(ssh2Connect({ port: await b.hostPort(22), password: "wrong-password-12345" }), /authentication/i);
+    await b.kill();
   });
 
   test("without an SSID the image logs why and serves nothing", async () => {

@@ -237,7 +237,6 @@ export class File {
   #obj = { name: "" };
   /** Opened for writing ("rb+"/"wb+", LFS_O_RDWR); a read-only file refuses writes (EBADF). */
   #writable = false;
-  #parts: string[] = [];
   #pos = 0;
 
   constructor(path: string, write?: boolean) {
@@ -255,7 +254,6 @@ export class File {
           if (parts.length === 0) throw new LfsError(-21);
         }
         this.#fd = openSync(lfsDisk(parts), writeMode ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY);
-        this.#parts = parts;
       } catch (e) {
         stopFS();
         throw e;

@@ -15,7 +15,7 @@ import TCP, { Pcb, adoptPending } from "./tcp.js";
 export default class Listener {
   readonly #server: Server;
   readonly #pending: Pcb[] = [];
-  readonly #port: number;
+  #port: number;
   #onReadable: ((this: Listener, requests: number) => void) | null;
   #triggered = false;
   #closed = false;
@@ -50,6 +50,7 @@ export default class Listener {
     this.#server.listen(hostPort, "127.0.0.1", () => {
       const address = this.#server.address();
       const actual = typeof address === "object" && address ? address.port : 0;
+      if (port === 0) this.#port = actual; // lwIP picks an ephemeral port; here the forwarded one stands for it
       report({ type: "listening", port, hostPort: actual });
     });
   }
