@@ -20,13 +20,12 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSshFirmware } from "../hosts/qemu/build.js";
 import { bootSshServer, type Creation } from "../hosts/qemu/run.js";
 import { sha256 } from "../test/helpers/procs.js";
-import { ensureTool, run, tempDir } from "../test/helpers/tools.js";
+import { ensureTool, freePort, opensshOptions, run, tempDir } from "../test/helpers/tools.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET = "console@127.0.0.1";
@@ -52,17 +51,6 @@ export interface ScenarioResult {
   ms: number;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function bootFigures(log: string): BootFigures | undefined {
   const b = log.match(/^mem machine created: xs chunks (\d+) B .*?slots (\d+) /m);
   const m = log.match(/^memory after modules: XS chunks (\d+) B, slots (\d+) \(live\), keys (\d+), XS stack (\d+) slots/m);
@@ -86,11 +74,7 @@ export async function runScenario(creation?: Creation, elf?: string): Promise<Sc
   mkdirSync(data);
   writeFileSync(join(data, "authorized_keys"), readFileSync(`${key}.pub`));
   const port = await freePort();
-  const opts = [
-    "-i", key, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
-    "-F", "/dev/null",
-  ];
+  const opts = opensshOptions(key, 20);
   const ssh = (args: string[], input?: Buffer) => run("ssh", ["-p", String(port), ...opts, TARGET, ...args], { input, timeoutMs: STEP_MS });
   const scp = (args: string[]) => run("scp", ["-P", String(port), ...opts, ...args], { timeoutMs: STEP_MS });
   let qemu: Awaited<ReturnType<typeof bootSshServer>> | undefined;

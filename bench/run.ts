@@ -14,6 +14,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
+import { opensshOptions } from "../test/helpers/tools.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = dirname(BENCH_DIR);
@@ -425,20 +426,8 @@ async function inner(): Promise<void> {
     },
   ];
 
-  const common = (t: Target) => [
-    "-i", key,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=10",
-    "-o", "LogLevel=ERROR",
-    "-F", "/dev/null",
-    ...SUITE,
-    ...(t ? [] : []),
-  ];
-  const sshArgs = (t: Target) => [...common(t), "-p", String(t.port), `${t.user}@127.0.0.1`];
+  const common = [...opensshOptions(key), ...SUITE];
+  const sshArgs = (t: Target) => [...common, "-p", String(t.port), `${t.user}@127.0.0.1`];
   /** MB/s of one transfer: the client command's wall time minus this server's connect+auth+command
    * median (latency_ms), so that the figure is the transfer's, not the handshake's. */
   let setupMs = 0;
@@ -551,7 +540,7 @@ async function inner(): Promise<void> {
         });
         await settleTree(root, baseProcs);
       };
-      const scpBase = [...common(t), "-P", String(t.port)];
+      const scpBase = [...common, "-P", String(t.port)];
       const remote = (p: string) => `${t.user}@127.0.0.1:${p}`;
       const uploaded = () => {
         const p = t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.uploadPath;

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "./helpers/server.js";
-import { ensureTool, run, tempDir } from "./helpers/tools.js";
+import { ensureTool, opensshOptions, run, tempDir } from "./helpers/tools.js";
 import { sha256 } from "./helpers/procs.js";
 
 const HOST = "console@127.0.0.1";
@@ -29,7 +29,7 @@ describe("flash commands over ssh", () => {
   async function put(name: string, content: Uint8Array | string): Promise<void> {
     const src = join(local.path, "upload.tmp");
     writeFileSync(src, content);
-    const r = await run("scp", ["-O", "-q", "-P", String(ts.port), "-i", ts.clientKey, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-F", "/dev/null", src, `${HOST}:${name}`], { timeoutMs: EXEC_MS });
+    const r = await run("scp", ["-O", "-q", "-P", String(ts.port), ...opensshOptions(ts.clientKey), src, `${HOST}:${name}`], { timeoutMs: EXEC_MS });
     assert.equal(r.code, 0, r.stderr);
   }
 

@@ -13,22 +13,11 @@ import { randomBytes } from "node:crypto";
 import { createConnection, createServer, type Socket } from "node:net";
 import { buildNetEcho, elfSizes, qemuNetArgs } from "../hosts/qemu/net/build-echo.js";
 import { Procs, waitExit } from "./helpers/procs.js";
-import { waitForOutput } from "./helpers/tools.js";
+import { freePort, waitForOutput } from "./helpers/tools.js";
 
 /** Bound on any single wait. */
 const WAIT_MS = 20_000;
 const MIB = 1 << 20;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function connect(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {

@@ -16,7 +16,6 @@ import assert from "node:assert/strict";
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { ReadStream } from "node:tty";
 import { buildSshFirmware } from "../hosts/qemu/build.js";
@@ -24,7 +23,7 @@ import { bootSshServer, type Boot } from "../hosts/qemu/run.js";
 import { DISCONNECT } from "../modules/ssh/messages.js";
 import { tcpClient } from "./helpers/client.js";
 import { Procs, collect, sha256, waitExit } from "./helpers/procs.js";
-import { ensureTool, run, tempDir } from "./helpers/tools.js";
+import { ensureTool, freePort, opensshOptions, run, tempDir } from "./helpers/tools.js";
 
 const TARGET = "console@127.0.0.1";
 const EXEC_MS = 30_000;
@@ -37,30 +36,8 @@ const CAT_BYTES = 4 * 1024;
 ensureTool("ssh", "openssh-client");
 ensureTool("scp", "openssh-client");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function sshArgs(port: number, key: string): string[] {
-  return [
-    "-p", String(port),
-    "-i", key,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=20",
-    "-o", "LogLevel=ERROR",
-    "-F", "/dev/null",
-  ];
+  return ["-p", String(port), ...opensshOptions(key, 20)];
 }
 
 /** Resolves when `text()` contains `needle`, polling on data events; rejects after `ms`. */

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "./helpers/server.js";
-import { ensureTool, run, tempDir } from "./helpers/tools.js";
+import { ensureTool, opensshOptions, run, tempDir } from "./helpers/tools.js";
 import { Procs, pollUntil, sha256, waitExit } from "./helpers/procs.js";
 import { DirectoryFlashStore } from "../hosts/node/flash.js";
 import { Files, TEMP_PREFIX } from "../modules/files/files.js";
@@ -24,18 +24,7 @@ ensureTool("pscp", "putty-tools");
 ensureTool("puttygen", "putty-tools");
 
 function scpArgs(ts: TestServer): string[] {
-  return [
-    "-O", "-q",
-    "-P", String(ts.port),
-    "-i", ts.clientKey,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "LogLevel=ERROR",
-    "-F", "/dev/null",
-  ];
+  return ["-O", "-q", "-P", String(ts.port), ...opensshOptions(ts.clientKey)];
 }
 
 function scp(ts: TestServer, args: string[], timeoutMs = SCP_MS) {

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startNodeServer, type NodeServerOptions, type RunningServer } from "../../hosts/node/server.js";
-import { ensureTool, tempDir } from "./tools.js";
+import { ensureTool, opensshOptions, tempDir } from "./tools.js";
 
 export interface TestServer {
   server: RunningServer;
@@ -45,18 +45,7 @@ export async function startTestServer(options: Partial<NodeServerOptions> & { pa
     ...options,
   });
   const port = server.port;
-  const sshArgs = [
-    "-p", String(port),
-    "-i", clientKey,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=10",
-    "-o", "LogLevel=ERROR",
-    "-F", "/dev/null",
-  ];
+  const sshArgs = ["-p", String(port), ...opensshOptions(clientKey)];
   return {
     server,
     port,

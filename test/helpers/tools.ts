@@ -3,6 +3,7 @@
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -91,4 +92,32 @@ export function waitForOutput(child: ChildProcess, predicate: (text: string) => 
     child.stderr?.on("data", onData);
     child.on("exit", onExit);
   });
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server started next, e.g. QEMU's host forward). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** OpenSSH client options (ssh, scp, sftp) for a throwaway server: only `key`, no known_hosts, no
+ * config file, never a prompt. Add the port (-p / -P) and the target. */
+export function opensshOptions(key: string, connectTimeoutS = 10): string[] {
+  return [
+    "-i", key,
+    "-o", "IdentitiesOnly=yes",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", "BatchMode=yes",
+    "-o", `ConnectTimeout=${connectTimeoutS}`,
+    "-o", "LogLevel=ERROR",
+    "-F", "/dev/null",
+  ];
 }
