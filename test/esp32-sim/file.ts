@@ -87,6 +87,32 @@ function stopFS(): void {
   stats.useCount--;
 }
 
+/** Runs one SDK call's work with the file system mounted (each call starts and stops it); a
+ * LittleFS error answers `failed`, as the SDK's boolean calls do. */
+function whileMounted<T>(failed: T, work: () => T): T {
+  startFS();
+  try {
+    return work();
+  } catch (e) {
+    if (e instanceof LfsError) return failed;
+    throw e;
+  } finally {
+    stopFS();
+  }
+}
+
+/** lfs_remove: a file, or an empty directory. */
+function lfsRemove(parts: string[]): boolean {
+  const st = lfsStat(parts);
+  if (!st || parts.length === 0) return false;
+  const disk = lfsDisk(parts);
+  if (st.isDir) {
+    if (readdirSync(disk).length > 0) return false;
+    rmdirSync(disk);
+  } else unlinkSync(disk);
+  return true;
+}
+
 /** xsmcToStringBuffer(value, buffer, size) */
 function stringBuffer(value: unknown, size: number): string {
   const s = String(value);
@@ -404,45 +430,23 @@ export class File {
 
   static delete(path: string): boolean {
     const p = String(path);
-    startFS();
-    try {
-      if (littlefs) {
-        const parts = lfsParts(p);
-        const st = lfsStat(parts);
-        if (!st || parts.length === 0) return false;
-        const disk = lfsDisk(parts);
-        if (st.isDir) {
-          if (readdirSync(disk).length > 0) return false;
-          rmdirSync(disk);
-        } else unlinkSync(disk);
-        return true;
-      }
+    return whileMounted(false, () => {
+      if (littlefs) return lfsRemove(lfsParts(p));
       const name = spiffsName(p);
       if (name === null || !nameOk(name) || !objects.has(name)) return false;
       unlinkSync(diskName(name));
       objects.delete(name);
       return true;
-    } catch (e) {
-      if (e instanceof LfsError) return false;
-      throw e;
-    } finally {
-      stopFS();
-    }
+    });
   }
 
   static exists(path: string): boolean {
     const p = String(path);
-    startFS();
-    try {
+    return whileMounted(false, () => {
       if (littlefs) return lfsStat(lfsParts(p)) !== null;
       const name = spiffsName(p);
       return name !== null && nameOk(name) && objects.has(name);
-    } catch (e) {
-      if (e instanceof LfsError) return false;
-      throw e;
-    } finally {
-      stopFS();
-    }
+    });
   }
 
   static rename(from: string, to: string): boolean {
@@ -458,8 +462,7 @@ export class File {
       toPath = dir + stringBuffer(to, bufferSize - Buffer.byteLength(dir));
     }
     fromPath = String(fromPath);
-    startFS();
-    try {
+    return whileMounted(false, () => {
       if (littlefs) {
         const a = lfsParts(fromPath);
         const b = lfsParts(toPath);
@@ -484,12 +487,7 @@ export class File {
       objects.delete(na);
       for (const o of openObjects) if (o.name === na) o.name = nb;
       return true;
-    } catch (e) {
-      if (e instanceof LfsError) return false;
-      throw e;
-    } finally {
-      stopFS();
-    }
+    });
   }
 }
 
@@ -589,24 +587,11 @@ export class Directory {
 
   static delete(path: string): boolean | void {
     const p = String(path);
-    startFS();
-    if (!littlefs) throw new Error("failed");
-    try {
-      const parts = lfsParts(p);
-      const st = lfsStat(parts);
-      if (!st || parts.length === 0) return false;
-      const disk = lfsDisk(parts);
-      if (st.isDir) {
-        if (readdirSync(disk).length > 0) return false;
-        rmdirSync(disk);
-      } else unlinkSync(disk);
-      return true;
-    } catch (e) {
-      if (e instanceof LfsError) return false;
-      throw e;
-    } finally {
-      stopFS();
+    if (!littlefs) {
+      startFS(); // as the SDK's SPIFFS build does, which throws without stopping it again
+      throw new Error("failed");
     }
+    return whileMounted(false, () => lfsRemove(lfsParts(p)));
   }
 }
 
