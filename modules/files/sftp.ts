@@ -278,11 +278,11 @@ function statusFor(code: StoreError["code"]): number {
 
 export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   const store = files.store;
-  /** Reads are answered with at most this much (the store's transfer length). */
-  const readLength = Math.min(MAX_READ_LENGTH, files.transferLength);
-  const writeLength = Math.min(MAX_WRITE_LENGTH, files.transferLength);
-  const readdirBytes = Math.min(READDIR_BATCH_BYTES, readLength);
-  const out = new SshWriter(1024, READ_ANSWER_HEADER + readLength);
+  /** READ answers are cut to this and limits@openssh.com asks for WRITEs of it (Files keeps it at
+   * most MAX_READ_LENGTH = MAX_WRITE_LENGTH). */
+  const pieceLength = files.transferLength;
+  const readdirBytes = Math.min(READDIR_BATCH_BYTES, pieceLength);
+  const out = new SshWriter(1024, READ_ANSWER_HEADER + pieceLength);
   /** Answer bytes the channel has not taken yet (a view of `out`); requests wait while set. */
   let pending: Uint8Array | null = null;
   /** Input not handled yet: the rest of a straddling packet, or all input while answers wait. */
@@ -542,7 +542,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       s.file!.settle();
       h = s.file!.upload.handle;
     } else throw new StoreError("EINVAL", s.kind === KIND_DIR ? "a directory handle cannot be read (use READDIR)" : "the file was not opened for reading");
-    if (len > readLength) len = readLength;
+    if (len > pieceLength) len = pieceLength;
     // No answer bigger than what the file still holds: a small file costs a small buffer (on a
     // board the answer is built in a heap of a few hundred KiB).
     const left = h.size() - offset;
@@ -742,7 +742,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   const limits = (id: number) => {
     begin(FXP_EXTENDED_REPLY, id);
     // max-packet-length stays what we accept from clients that ignore the read/write lengths.
-    out.uint64(MAX_PACKET_LENGTH).uint64(readLength).uint64(writeLength).uint64(store.maxOpenFiles);
+    out.uint64(MAX_PACKET_LENGTH).uint64(pieceLength).uint64(pieceLength).uint64(store.maxOpenFiles);
     send();
   };
 

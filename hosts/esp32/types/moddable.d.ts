@@ -100,8 +100,10 @@ declare module "file" {
     next(): { name: string; length: number } | { name: string; length: undefined } | undefined;
   }
   export class Directory {
+    /** SPIFFS has no directories: both throw "failed" there. On LittleFS delete returns whether it
+     * removed the (empty) directory. */
     static create(path: string): void;
-    static delete(path: string): void;
+    static delete(path: string): boolean | void;
   }
   export class System {
     /** maxPathLength: SPIFFS_OBJ_NAME_LEN on SPIFFS (32, NUL and the leading "/" included). */
@@ -128,9 +130,9 @@ declare module "embedded:io/socket/tcp" {
     readonly remoteAddress: string | undefined;
     readonly remotePort: number | undefined;
     /** read(): an ArrayBuffer of everything waiting. read(buffer): fills all of buffer, which must
-     * not be longer than what is waiting (else throws). */
+     * not be longer than what is waiting (else throws) and returns its length. */
     read(): number | ArrayBuffer;
-    read(buffer: ByteBuffer): void;
+    read(buffer: ByteBuffer): number;
     /** All or nothing: throws "would block" when lwIP cannot take every byte. */
     write(value: ByteBuffer): void;
     close(): void;
@@ -182,7 +184,8 @@ declare module "embedded:network/interface/wifi" {
   /** The ECMA-419 Wi-Fi interface (manifest_net's setup/network uses it for the first connect). */
   export default class WiFi {
     constructor(options: { onChanged?: (property: "connection" | "address") => void });
-    /** 200 disconnected, 300 connecting, 400 associated, 500 has an IP address. */
+    /** 200 disconnected, 300 connecting, 400 associated, 500 has an IP address (on ESP32 once both
+     * IPv4 and the IPv6 link-local address are up). */
     readonly connection: number;
     readonly address: string | undefined;
     readonly SSID: string | undefined;
@@ -196,7 +199,8 @@ declare module "mdns" {
   type MDNSService = { name: string; protocol: string; port: number; txt: Record<string, string> };
   /** Multicast DNS: claims HOSTNAME.local, then advertises services. */
   export default class MDNS {
-    /** callback(1, name) once the name is claimed; (2, name) on a conflict; negative: failure. */
+    /** callback(1, "") when probing starts, (1, name) once the name is claimed; (2, name) on a
+     * conflict; negative: failure. */
     constructor(options: { hostName: string }, callback?: (message: number, value?: string) => void);
     add(service: MDNSService): void;
     remove(service: MDNSService): void;
