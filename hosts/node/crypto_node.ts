@@ -177,6 +177,7 @@ export function createNodeProvider(poly1305: (key: Uint8Array, message: Uint8Arr
 
   return {
     name: 'node',
+    features: [],
 
     randomBytes(out: Uint8Array): void {
       randomFillSync(out);

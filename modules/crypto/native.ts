@@ -48,6 +48,7 @@ export function createNativeProvider(hooks: NativeCryptoHooks): CryptoProvider {
   }
   return {
     name: 'native',
+    features: [],
     randomBytes(out: Uint8Array): void {
       hooks.random(out);
     },

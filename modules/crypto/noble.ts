@@ -115,6 +115,7 @@ function nobleVerify(publicKey: Uint8Array, message: Uint8Array, signature: Uint
 export function createNobleProvider(randomFill: (out: Uint8Array) => void): CryptoProvider {
   return {
     name: 'noble',
+    features: [],
     randomBytes(out: Uint8Array): void {
       randomFill(out);
     },
