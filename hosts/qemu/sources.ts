@@ -1,6 +1,8 @@
 // Third-party sources and tools for the QEMU firmware build, fetched on demand and never committed.
 //
 //   debianSource("lwip")  -> build/src/lwip/lwip-2.1.3+dfsg1   (Debian bookworm source package)
+//   debianSource("mbedtls", "trixie") -> build/src/mbedtls/mbedtls-3.6.x   (from Debian 13: bookworm
+//                            has only Mbed TLS 2.28, without the PSA Crypto API the hooks use)
 //   ensurePackages([...]) -> installs missing Debian packages (toolchain, qemu) with apt-get
 //
 // Source packages come through a private apt configuration under build/apt/ (its own sources.list
@@ -22,6 +24,11 @@ export const buildDir = join(repoRoot, "build");
 
 /** Debian release the source packages come from (the machines run Debian 12). */
 const SUITE = "bookworm";
+/** The newer release a few sources come from (Mbed TLS 3.6, OpenSSH 10.0's ML-KEM header): its
+ * deb-src line sits beside bookworm's in the private sources.list, signed by the same keyring
+ * (bookworm's debian-archive-keyring carries the trixie keys). */
+export type Suite = typeof SUITE | "trixie";
+const SUITES: readonly Suite[] = [SUITE, "trixie"];
 const FALLBACK_MIRROR = "http://deb.debian.org/debian";
 const KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
@@ -180,7 +187,7 @@ let listsFresh = false;
 async function updateLists(): Promise<void> {
   if (listsFresh) return;
   const mirror = debianMirror();
-  const list = `deb-src [signed-by=${KEYRING}] ${mirror} ${SUITE} main\n`;
+  const list = SUITES.map((suite) => `deb-src [signed-by=${KEYRING}] ${mirror} ${suite} main\n`).join("");
   const listFile = join(aptDir, "sources.list");
   const changed = !existsSync(listFile) || readFileSync(listFile, "utf8") !== list;
   mkdirSync(join(aptDir, "lists", "partial"), { recursive: true });
@@ -197,21 +204,23 @@ async function updateLists(): Promise<void> {
 
 const inFlight = new Map<string, Promise<string>>();
 
-/** Path of the unpacked Debian (bookworm) source package `pkg` under build/src/<pkg>/, fetched with
- * `apt-get source --download-only` + `dpkg-source -x` on first use; cached afterwards. */
-export function debianSource(pkg: "lwip" | "libsodium" | string): Promise<string> {
+/** Path of the unpacked Debian source package `pkg` of `suite` (default bookworm) under
+ * build/src/<pkg>/, fetched with `apt-get source --download-only pkg/suite` + `dpkg-source -x` on
+ * first use; cached afterwards (one suite per package name). */
+export function debianSource(pkg: "lwip" | "libsodium" | "mbedtls" | "openssh" | string, suite: Suite = SUITE): Promise<string> {
   if (!/^[a-z0-9][a-z0-9+.-]+$/.test(pkg)) return Promise.reject(new Error(`bad source package name ${pkg}`));
+  if (!SUITES.includes(suite)) return Promise.reject(new Error(`bad suite ${suite}`));
   const hit = cached(pkg);
   if (hit) return Promise.resolve(hit);
   let p = inFlight.get(pkg);
   if (!p) {
-    p = fetchSource(pkg).finally(() => inFlight.delete(pkg));
+    p = fetchSource(pkg, suite).finally(() => inFlight.delete(pkg));
     inFlight.set(pkg, p);
   }
   return p;
 }
 
-async function fetchSource(pkg: string): Promise<string> {
+async function fetchSource(pkg: string, suite: Suite): Promise<string> {
   await ensurePackages(["dpkg-dev"]);
   return withLock("apt", async () => {
     const again = cached(pkg);
@@ -222,7 +231,7 @@ async function fetchSource(pkg: string): Promise<string> {
       const dl = join(dir, "download");
       rmSync(dl, { recursive: true, force: true });
       mkdirSync(dl, { recursive: true });
-      await run("apt-get", [...privateApt(), "source", "--download-only", "-q", pkg], {
+      await run("apt-get", [...privateApt(), "source", "--download-only", "-q", `${pkg}/${suite}`], {
         cwd: dl,
         env: aptEnv,
         timeout: 600_000,

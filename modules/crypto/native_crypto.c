@@ -16,7 +16,7 @@
 
 /* Argument i as a byte buffer: its address and length. Throws TypeError for a missing argument or
  * a non-buffer (XS: "this is no buffer"). */
-static uint8_t *arg_buffer(xsMachine *the, int i, xsUnsignedValue *length, int writable)
+uint8_t *native_arg_buffer(xsMachine *the, int i, xsUnsignedValue *length, int writable)
 {
 	void *data = NULL;
 	if (xsmcArgc <= i)
@@ -29,30 +29,45 @@ static uint8_t *arg_buffer(xsMachine *the, int i, xsUnsignedValue *length, int w
 }
 
 /* Argument i as a buffer of exactly `size` bytes, else RangeError("<what> must be <size> bytes"). */
-static uint8_t *arg_exact(xsMachine *the, int i, xsUnsignedValue size, int writable, const char *what)
+uint8_t *native_arg_exact(xsMachine *the, int i, xsUnsignedValue size, int writable, const char *what)
 {
 	xsUnsignedValue length;
-	uint8_t *data = arg_buffer(the, i, &length, writable);
+	uint8_t *data = native_arg_buffer(the, i, &length, writable);
 	if (length != size)
 		xsRangeError("%s must be %u bytes", what, (unsigned)size);
 	return data;
 }
 
 /* Argument i as an output buffer of at least `size` bytes (the first `size` are written). */
-static uint8_t *arg_out(xsMachine *the, int i, xsUnsignedValue size, const char *what)
+uint8_t *native_arg_out(xsMachine *the, int i, xsUnsignedValue size, const char *what)
 {
 	xsUnsignedValue length;
-	uint8_t *data = arg_buffer(the, i, &length, 1);
+	uint8_t *data = native_arg_buffer(the, i, &length, 1);
 	if (length < size)
 		xsRangeError("%s must hold %u bytes", what, (unsigned)size);
 	return data;
+}
+
+/* Argument i as an integer in [0, max]: a plain number (no valueOf runs), else TypeError or
+ * RangeError("<what> out of range"). */
+double native_arg_integer(xsMachine *the, int i, double max, const char *what)
+{
+	double value;
+	if (xsmcArgc <= i)
+		xsTypeError("missing argument");
+	if (xsmcTypeOf(xsArg(i)) != xsIntegerType && xsmcTypeOf(xsArg(i)) != xsNumberType)
+		xsTypeError("%s must be a number", what);
+	value = xsmcToNumber(xsArg(i));
+	if (!(value >= 0 && value <= max) || value != (double)(uint32_t)value)
+		xsRangeError("%s out of range", what);
+	return value;
 }
 
 /* random(out): fills all of out. */
 void xs_native_crypto_random(xsMachine *the)
 {
 	xsUnsignedValue length;
-	uint8_t *out = arg_buffer(the, 0, &length, 1);
+	uint8_t *out = native_arg_buffer(the, 0, &length, 1);
 	if (length)
 		native_random(out, length);
 }
@@ -61,8 +76,8 @@ void xs_native_crypto_random(xsMachine *the)
 void xs_native_crypto_sha256(xsMachine *the)
 {
 	xsUnsignedValue length;
-	uint8_t *out = arg_out(the, 1, crypto_hash_sha256_BYTES, "sha256: out");
-	const uint8_t *data = arg_buffer(the, 0, &length, 0);
+	uint8_t *out = native_arg_out(the, 1, crypto_hash_sha256_BYTES, "sha256: out");
+	const uint8_t *data = native_arg_buffer(the, 0, &length, 0);
 	crypto_hash_sha256(out, data, length);
 }
 
@@ -70,8 +85,8 @@ void xs_native_crypto_sha256(xsMachine *the)
 void xs_native_crypto_sha512(xsMachine *the)
 {
 	xsUnsignedValue length;
-	uint8_t *out = arg_out(the, 1, crypto_hash_sha512_BYTES, "sha512: out");
-	const uint8_t *data = arg_buffer(the, 0, &length, 0);
+	uint8_t *out = native_arg_out(the, 1, crypto_hash_sha512_BYTES, "sha512: out");
+	const uint8_t *data = native_arg_buffer(the, 0, &length, 0);
 	crypto_hash_sha512(out, data, length);
 }
 
@@ -80,9 +95,9 @@ void xs_native_crypto_sha512(xsMachine *the)
  * libsodium refuses those. */
 void xs_native_crypto_x25519(xsMachine *the)
 {
-	uint8_t *out = arg_out(the, 2, crypto_scalarmult_curve25519_BYTES, "x25519: out");
-	const uint8_t *scalar = arg_exact(the, 0, crypto_scalarmult_curve25519_SCALARBYTES, 0, "x25519: scalar");
-	const uint8_t *point = arg_exact(the, 1, crypto_scalarmult_curve25519_BYTES, 0, "x25519: point");
+	uint8_t *out = native_arg_out(the, 2, crypto_scalarmult_curve25519_BYTES, "x25519: out");
+	const uint8_t *scalar = native_arg_exact(the, 0, crypto_scalarmult_curve25519_SCALARBYTES, 0, "x25519: scalar");
+	const uint8_t *point = native_arg_exact(the, 1, crypto_scalarmult_curve25519_BYTES, 0, "x25519: point");
 	uint8_t shared[crypto_scalarmult_curve25519_BYTES];
 	int ok = crypto_scalarmult_curve25519(shared, scalar, point) == 0;
 	if (ok)
@@ -96,8 +111,8 @@ void xs_native_crypto_x25519(xsMachine *the)
 /* x25519Base(scalar, out): scalar * 9 (the public key) into out[0..32). */
 void xs_native_crypto_x25519_base(xsMachine *the)
 {
-	uint8_t *out = arg_out(the, 1, crypto_scalarmult_curve25519_BYTES, "x25519: out");
-	const uint8_t *scalar = arg_exact(the, 0, crypto_scalarmult_curve25519_SCALARBYTES, 0, "x25519: scalar");
+	uint8_t *out = native_arg_out(the, 1, crypto_scalarmult_curve25519_BYTES, "x25519: out");
+	const uint8_t *scalar = native_arg_exact(the, 0, crypto_scalarmult_curve25519_SCALARBYTES, 0, "x25519: scalar");
 	if (crypto_scalarmult_curve25519_base(out, scalar) != 0)
 		xsUnknownError("x25519: base point multiplication failed");
 }
@@ -105,8 +120,8 @@ void xs_native_crypto_x25519_base(xsMachine *the)
 /* ed25519Public(seed, out): the public key of a 32-byte seed (RFC 8032 5.1.5) into out[0..32). */
 void xs_native_crypto_ed25519_public(xsMachine *the)
 {
-	uint8_t *out = arg_out(the, 1, crypto_sign_ed25519_PUBLICKEYBYTES, "ed25519: out");
-	const uint8_t *seed = arg_exact(the, 0, crypto_sign_ed25519_SEEDBYTES, 0, "ed25519: seed");
+	uint8_t *out = native_arg_out(the, 1, crypto_sign_ed25519_PUBLICKEYBYTES, "ed25519: out");
+	const uint8_t *seed = native_arg_exact(the, 0, crypto_sign_ed25519_SEEDBYTES, 0, "ed25519: seed");
 	uint8_t secret[crypto_sign_ed25519_SECRETKEYBYTES];
 	crypto_sign_ed25519_seed_keypair(out, secret, seed);
 	sodium_memzero(secret, sizeof(secret));
@@ -115,10 +130,10 @@ void xs_native_crypto_ed25519_public(xsMachine *the)
 /* ed25519Sign(seed, message, out): the signature (RFC 8032 5.1.6) into out[0..64). */
 void xs_native_crypto_ed25519_sign(xsMachine *the)
 {
-	uint8_t *out = arg_out(the, 2, crypto_sign_ed25519_BYTES, "ed25519: out");
-	const uint8_t *seed = arg_exact(the, 0, crypto_sign_ed25519_SEEDBYTES, 0, "ed25519: seed");
+	uint8_t *out = native_arg_out(the, 2, crypto_sign_ed25519_BYTES, "ed25519: out");
+	const uint8_t *seed = native_arg_exact(the, 0, crypto_sign_ed25519_SEEDBYTES, 0, "ed25519: seed");
 	xsUnsignedValue length;
-	const uint8_t *message = arg_buffer(the, 1, &length, 0);
+	const uint8_t *message = native_arg_buffer(the, 1, &length, 0);
 	uint8_t publicKey[crypto_sign_ed25519_PUBLICKEYBYTES];
 	uint8_t secret[crypto_sign_ed25519_SECRETKEYBYTES];
 	crypto_sign_ed25519_seed_keypair(publicKey, secret, seed);
@@ -131,9 +146,9 @@ void xs_native_crypto_ed25519_sign(xsMachine *the)
 void xs_native_crypto_ed25519_verify(xsMachine *the)
 {
 	xsUnsignedValue keyLength, messageLength, signatureLength;
-	const uint8_t *publicKey = arg_buffer(the, 0, &keyLength, 0);
-	const uint8_t *message = arg_buffer(the, 1, &messageLength, 0);
-	const uint8_t *signature = arg_buffer(the, 2, &signatureLength, 0);
+	const uint8_t *publicKey = native_arg_buffer(the, 0, &keyLength, 0);
+	const uint8_t *message = native_arg_buffer(the, 1, &messageLength, 0);
+	const uint8_t *signature = native_arg_buffer(the, 2, &signatureLength, 0);
 	int ok = keyLength == crypto_sign_ed25519_PUBLICKEYBYTES && signatureLength == crypto_sign_ed25519_BYTES &&
 		crypto_sign_ed25519_verify_detached(signature, message, messageLength, publicKey) == 0;
 	xsmcSetBoolean(xsResult, ok);
@@ -151,15 +166,11 @@ void xs_native_crypto_chacha20(xsMachine *the)
 	const uint8_t *key, *nonce, *input;
 	if (xsmcArgc < 5)
 		xsTypeError("chacha20: 5 arguments expected");
-	if (xsmcTypeOf(xsArg(2)) != xsIntegerType && xsmcTypeOf(xsArg(2)) != xsNumberType)
-		xsTypeError("chacha20: counter must be a number");
-	counter = xsmcToNumber(xsArg(2));
-	if (!(counter >= 0 && counter <= 4294967295.0) || counter != (double)(uint32_t)counter)
-		xsRangeError("chacha20: counter out of range");
-	output = arg_buffer(the, 4, &outputLength, 1);
-	key = arg_exact(the, 0, crypto_stream_chacha20_KEYBYTES, 0, "chacha20: key");
-	nonce = arg_exact(the, 1, crypto_stream_chacha20_NONCEBYTES, 0, "chacha20: nonce");
-	input = arg_buffer(the, 3, &inputLength, 0);
+	counter = native_arg_integer(the, 2, 4294967295.0, "chacha20: counter");
+	output = native_arg_buffer(the, 4, &outputLength, 1);
+	key = native_arg_exact(the, 0, crypto_stream_chacha20_KEYBYTES, 0, "chacha20: key");
+	nonce = native_arg_exact(the, 1, crypto_stream_chacha20_NONCEBYTES, 0, "chacha20: nonce");
+	input = native_arg_buffer(the, 3, &inputLength, 0);
 	if (outputLength < inputLength)
 		xsRangeError("chacha20: output shorter than input");
 	if (inputLength)
@@ -169,10 +180,10 @@ void xs_native_crypto_chacha20(xsMachine *the)
 /* poly1305(key, message, out): the Poly1305 tag (RFC 8439 2.5) into out[0..16). */
 void xs_native_crypto_poly1305(xsMachine *the)
 {
-	uint8_t *out = arg_out(the, 2, crypto_onetimeauth_poly1305_BYTES, "poly1305: out");
-	const uint8_t *key = arg_exact(the, 0, crypto_onetimeauth_poly1305_KEYBYTES, 0, "poly1305: key");
+	uint8_t *out = native_arg_out(the, 2, crypto_onetimeauth_poly1305_BYTES, "poly1305: out");
+	const uint8_t *key = native_arg_exact(the, 0, crypto_onetimeauth_poly1305_KEYBYTES, 0, "poly1305: key");
 	xsUnsignedValue length;
-	const uint8_t *message = arg_buffer(the, 1, &length, 0);
+	const uint8_t *message = native_arg_buffer(the, 1, &length, 0);
 	crypto_onetimeauth_poly1305(out, message, length, key);
 }
 

@@ -1,12 +1,16 @@
 // Builds xsrun (hosts/qemu/xs-host/xsrun.c): the Moddable XS engine as a Linux program that runs
-// one script bundle, with the native crypto hooks (modules/crypto/native_crypto.c) over libsodium.
+// one script bundle, with the native crypto hooks (modules/crypto/native_*.c) over libsodium, the
+// PSA Crypto API (Mbed TLS 3.6) and libcrux's ML-KEM-768.
 //
 //   node --import tsx hosts/qemu/xs-host/build.ts        -> build/xs-host/xsrun
 //
 // XS 13.3 sources come from the npm package @agoric/xsnap (devDependency; its own build is never
 // run, we take only moddable/xs/{sources,includes,platforms}). libsodium comes from Debian
-// (libsodium-dev, installed when missing). Objects go to build/xs-host/obj/; a file is recompiled
-// only when it, a header or the flags changed, so a second build takes a few milliseconds.
+// (libsodium-dev, installed when missing); Mbed TLS 3.6's crypto library is compiled here from
+// Debian 13's source package with this project's configuration (hosts/qemu/mbedtls.ts), and the
+// ML-KEM header comes from Debian 13's openssh source package (hosts/qemu/mlkem.ts). Objects go to
+// build/xs-host/obj/; a file is recompiled only when it, a header or the flags changed, so a
+// second build takes a few milliseconds.
 
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -14,6 +18,8 @@ import { cpus } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { MBEDTLS_DEFINES, mbedtls, mbedtlsConfigDir } from "../mbedtls.js";
+import { MLKEM_HEADER, mlkemInclude } from "../mlkem.js";
 import { ensurePackages } from "../sources.js";
 
 const run = promisify(execFile);
@@ -114,10 +120,11 @@ export function buildXsHost(): Promise<BuildResult> {
 }
 
 async function doBuild(): Promise<BuildResult> {
-  await ensurePackages(["libsodium-dev"]);
+  const [, psa, mlkemDir] = await Promise.all([ensurePackages(["libsodium-dev"]), mbedtls(), mlkemInclude()]);
   const xs = xsRoot();
-  mkdirSync(objDir, { recursive: true });
-  const common = ["-O2", "-std=gnu99", "-fno-common", ...XS_DEFINES, ...includes(xs)];
+  mkdirSync(join(objDir, "mbedtls"), { recursive: true });
+  const psaIncludes = [...psa.includes, mlkemDir].flatMap((d) => ["-I", d]);
+  const common = ["-O2", "-std=gnu99", "-fno-common", ...XS_DEFINES, ...includes(xs), ...MBEDTLS_DEFINES, ...psaIncludes];
   // Everything below changes when a header or the flags change: then every object is rebuilt.
   const stamp = JSON.stringify(common);
   const stampFile = join(objDir, "flags.json");
@@ -125,19 +132,24 @@ async function doBuild(): Promise<BuildResult> {
   // XS's own sources see XS's headers and the platform header; ours see every header.
   const xsHeaders = [...headersIn(join(xs, "sources")), ...headersIn(join(xs, "includes")), ...headersIn(join(xs, "platforms")), join(hostDir, "xsrun_platform.h")];
   const xsHeaderTime = Math.max(...xsHeaders.map(mtime));
-  const allHeaderTime = Math.max(xsHeaderTime, ...[...headersIn(hostDir), ...headersIn(cryptoDir)].map(mtime));
+  const configHeaders = [...headersIn(mbedtlsConfigDir), join(mlkemDir, MLKEM_HEADER)];
+  const allHeaderTime = Math.max(xsHeaderTime, ...[...headersIn(hostDir), ...headersIn(cryptoDir), ...configHeaders].map(mtime));
+  // Mbed TLS's own files see its headers and the configuration (its warnings are its business).
+  const mbedtlsFlags = ["-O2", "-std=gnu99", "-fno-common", ...MBEDTLS_DEFINES, ...psaIncludes, "-I", join(psa.root, "library"), "-w"];
+  const mbedtlsHeaderTime = Math.max(...headersIn(mbedtlsConfigDir).map(mtime));
 
-  const units: { source: string; flags: string[]; headerTime: number }[] = [];
+  const units: { source: string; flags: string[]; headerTime: number; dir?: string }[] = [];
   for (const f of readdirSync(join(xs, "sources")).sort()) {
     if (f.endsWith(".c") && !XS_EXCLUDED.has(f)) units.push({ source: join(xs, "sources", f), flags: [...common, "-w", "-Werror=implicit-function-declaration", "-Werror=int-conversion"], headerTime: xsHeaderTime });
   }
   units.push({ source: join(hostDir, "xsrun.c"), flags: [...common, ...OUR_WARNINGS, "-Wno-unused-parameter"], headerTime: allHeaderTime });
-  units.push({ source: join(cryptoDir, "native_crypto.c"), flags: [...common, ...OUR_WARNINGS], headerTime: allHeaderTime });
+  for (const f of ["native_crypto.c", "native_psa.c", "native_mlkem.c"]) units.push({ source: join(cryptoDir, f), flags: [...common, ...OUR_WARNINGS], headerTime: allHeaderTime });
+  for (const source of psa.sources) units.push({ source, flags: mbedtlsFlags, headerTime: mbedtlsHeaderTime, dir: "mbedtls" });
 
   const objects: string[] = [];
   const stale: (() => Promise<void>)[] = [];
   for (const u of units) {
-    const object = join(objDir, basename(u.source).replace(/\.c$/, ".o"));
+    const object = join(objDir, u.dir ?? "", basename(u.source).replace(/\.c$/, ".o"));
     objects.push(object);
     const t = mtime(object);
     if (flagsChanged || t < 0 || t < mtime(u.source) || t < u.headerTime) stale.push(() => compile(u.source, object, u.flags));

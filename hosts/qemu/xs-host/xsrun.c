@@ -16,9 +16,9 @@
  *                        bytes of bytecode of the scripts (it lives in chunks while functions use it)
  *                        (call gc() first for live figures)
  *   xsrun.now()        milliseconds, a float, monotonic
- *   nativeCrypto       the crypto hooks of modules/crypto/native_crypto.c, by the names of
- *                      native_crypto_hooks (typed as NativeCryptoHooks in native.ts; read them with
- *                      hosts/qemu/xs/host.ts nativeHooks())
+ *   nativeCrypto       the crypto hooks of modules/crypto/native_crypto.c, native_psa.c and
+ *                      native_mlkem.c, by the names of their tables (typed as NativeCryptoHooks in
+ *                      native.ts; read them with hosts/qemu/xs/host.ts nativeHooks())
  *
  * The creation is fixed by the named sizes below (or the options); --fixed forbids growing beyond
  * them, as on a board, so a script can be checked against a board's creation. */
@@ -130,6 +130,14 @@ void native_random(void* buffer, size_t size)
 	randombytes_buf(buffer, size);
 }
 
+/* Code with large frames (ML-KEM) runs on the caller's stack: a Linux main thread has megabytes. */
+int native_call_with_stack(size_t bytes, void (*fn)(void* context), void* context)
+{
+	(void)bytes;
+	fn(context);
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Host functions */
 
@@ -187,7 +195,9 @@ static void setFunction(xsMachine* the, xsSlot* object, const char* name, xsCall
 
 static void installGlobals(xsMachine* the)
 {
+	static const native_crypto_hook* const tables[] = { native_crypto_hooks, native_psa_hooks, native_mlkem_hooks };
 	const native_crypto_hook* hook;
+	size_t table;
 	xsVars(2);
 	setFunction(the, &xsGlobal, "print", xs_print, 0);
 	xsVar(0) = xsNewObject();
@@ -195,10 +205,11 @@ static void installGlobals(xsMachine* the)
 	setFunction(the, &xsVar(0), "memory", xs_memory, 0);
 	setFunction(the, &xsVar(0), "now", xs_now, 0);
 	xsSet(xsGlobal, xsID("xsrun"), xsVar(0));
-	/* The crypto hooks, as globalThis.nativeCrypto (hosts/qemu/xs/native_hooks.ts reads them). */
+	/* The crypto hooks, as globalThis.nativeCrypto (hosts/qemu/xs/host.ts reads them). */
 	xsVar(0) = xsNewObject();
-	for (hook = native_crypto_hooks; hook->name; hook++)
-		setFunction(the, &xsVar(0), hook->name, hook->callback, hook->length);
+	for (table = 0; table < sizeof(tables) / sizeof(tables[0]); table++)
+		for (hook = tables[table]; hook->name; hook++)
+			setFunction(the, &xsVar(0), hook->name, hook->callback, hook->length);
 	xsSet(xsGlobal, xsID("nativeCrypto"), xsVar(0));
 }
 
