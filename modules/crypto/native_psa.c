@@ -298,12 +298,15 @@ void xs_native_psa_hmac_key(xsMachine *the)
 	h->outer = psa_hash_operation_init();
 	/* The key after the host object exists: pointers are fetched after any allocation. */
 	key = native_arg_buffer(the, 1, &length, 0);
-	memset(block, 0, sizeof(block));
-	if (length > blockBytes) {
+	/* K0 (FIPS 198-1 4): the key, or its hash when longer than a block, zero-padded to a block.
+	 * PSA leaves the output buffer beyond the hash undefined (Mbed TLS fills it), so the padding
+	 * is written after the hash. */
+	keyLength = length;
+	if (length > blockBytes)
 		check(the, psa_hash_compute(h->hash, key, length, block, sizeof(block), &keyLength), "hmac");
-	}
 	else
 		memcpy(block, key, length);
+	memset(block + keyLength, 0, sizeof(block) - keyLength);
 	for (i = 0; i < blockBytes; i++)
 		pad[i] = block[i] ^ 0x36;
 	status = psa_hash_setup(&h->inner, h->hash);
