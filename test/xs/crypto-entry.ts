@@ -1,11 +1,12 @@
 // Runs under XS (xsrun), bundled by test/xs-crypto.test.ts: the published vectors (test/vectors.ts)
 // and cross-checks computed by node's provider (globalThis.XS_INPUT, a script evaluated first)
 // through createNativeProvider over the native hooks. Prints "ok NAME" / "not ok NAME: why" per
-// check, "timing NAME MS" lines, and a last line "N passed, M failed".
+// check, "timing NAME MS" lines, and a last line "N passed, M failed" (test/xs/harness.ts).
 
 import { createNativeProvider } from "../../modules/crypto/native.js";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import { nativeHooks, print, xsrun } from "../../hosts/qemu/xs/host.js";
+import { atOffset, check, eq, summary, throws } from "./harness.js";
 import {
   CHACHA_KEYSTREAMS, CHACHA_SUNSCREEN, ED25519_IDENTITY_SIGNATURE, ED25519_SMALL_ORDER_KEYS, ED25519_VECTORS, POLY1305_VECTORS,
   SHA256_VECTORS, SHA512_VECTORS, X25519_DH, X25519_ITERATED, X25519_LOW_ORDER, X25519_VECTORS, ascii, h, hex,
@@ -34,37 +35,6 @@ export interface XsCryptoInput {
 const input = (globalThis as unknown as { XS_INPUT?: XsCryptoInput }).XS_INPUT;
 const p: CryptoProvider = createNativeProvider(nativeHooks());
 
-let passed = 0;
-let failed = 0;
-function check(name: string, fn: () => void): void {
-  try {
-    fn();
-    passed++;
-    print(`ok ${name}`);
-  } catch (e) {
-    failed++;
-    print(`not ok ${name}: ${(e as Error).message}`);
-  }
-}
-function eq(got: unknown, want: unknown, what: string): void {
-  if (got !== want) throw new Error(`${what}: got ${String(got)}, want ${String(want)}`);
-}
-function throws(fn: () => unknown, pattern: RegExp, what: string): void {
-  try {
-    fn();
-  } catch (e) {
-    if (!pattern.test(String((e as Error).message))) throw new Error(`${what}: threw ${String(e)}, want ${pattern}`);
-    return;
-  }
-  throw new Error(`${what}: did not throw`);
-}
-/** A copy of `data` at an odd byteOffset inside a larger buffer filled with 0xa5. */
-function atOffset(data: Uint8Array, offset = 3): Uint8Array {
-  const big = new Uint8Array(data.length + offset + 5);
-  big.fill(0xa5);
-  big.set(data, offset);
-  return big.subarray(offset, offset + data.length);
-}
 function random(n: number): Uint8Array {
   const b = new Uint8Array(n);
   p.randomBytes(b);
@@ -282,4 +252,4 @@ if (x) {
   });
 }
 
-print(`${passed} passed, ${failed} failed`);
+summary();
