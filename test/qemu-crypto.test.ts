@@ -1,7 +1,7 @@
 // The native crypto hooks inside the QEMU firmware image: test/xs/crypto-entry.ts (the RFC 7748 /
 // 8032 / 8439 and FIPS 180-4 vectors of test/vectors.ts, through createNativeProvider over
-// globalThis.nativeCrypto) compiled to bytecode and linked with modules/crypto/native_crypto.c +
-// libsodium (hosts/qemu/sodium.ts) as in the SSH image, booted on the rv32 virt machine. The
+// globalThis.nativeCrypto) compiled to bytecode and linked with the hooks and their libraries as in
+// the SSH image (test/helpers/qemu-crypto.ts), booted on the rv32 virt machine. The
 // cross-check input (XS_INPUT) is a small fixed set computed here by node's provider from a seeded
 // generator, so the bundle, its bytecode and the link stay cached between runs; small because the
 // firmware's heap is 320 KiB.
@@ -10,9 +10,9 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildFirmware, firmwareDir, outDir, repoRoot } from "../hosts/qemu/build.js";
+import { outDir, repoRoot } from "../hosts/qemu/build.js";
 import { bundleForXs } from "../hosts/qemu/bundle.js";
-import { sodiumComponent } from "../hosts/qemu/sodium.js";
+import { buildCryptoTestImage } from "./helpers/qemu-crypto.js";
 import { runFirmware } from "../hosts/qemu/run.js";
 import { createNodeProvider } from "../hosts/node/crypto_node.js";
 import type { CrossCase, XsCryptoInput } from "./xs/crypto-entry.js";
@@ -83,22 +83,7 @@ describe("native crypto hooks inside the QEMU firmware image", () => {
     const text = `var XS_INPUT = ${JSON.stringify(crossInput())};\n${readFileSync(bundled.outfile, "utf8")}`;
     const js = join(outDir, "test", "crypto.js");
     if (!existsSync(js) || readFileSync(js, "utf8") !== text) writeFileSync(js, text);
-    const sodium = await sodiumComponent();
-    const warnings = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"];
-    const built = await buildFirmware({
-      bundle: js,
-      out: "test-crypto.elf",
-      components: [
-        sodium.component,
-        {
-          name: "crypto-test",
-          sources: [join(repoRoot, "modules/crypto/native_crypto.c"), ...["sodium_glue.c", "crypto_test_extras.c"].map((f) => join(firmwareDir, f))],
-          includes: [join(repoRoot, "modules/crypto"), ...sodium.includes],
-          cflags: warnings,
-        },
-      ],
-      log: () => {},
-    });
+    const built = await buildCryptoTestImage(js, "test-crypto.elf");
     const r = await runFirmware({ elf: built.elf, stdio: "pipe", timeoutMs: BOOT_TIMEOUT_MS });
     output = r.output;
     stderr = r.stderr;

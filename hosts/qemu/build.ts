@@ -5,7 +5,8 @@
 //   npm run firmware [-- --js FILE] [--source] [--out NAME] [--quiet]
 //
 // Without --js it builds the SSH server image (buildSshFirmware): hosts/qemu/main.ts bundled for XS,
-// with lwIP + virtio-net (net/), libsodium's parts (sodium.ts) and the native hooks, into
+// with lwIP + virtio-net (net/), libsodium's parts (sodium.ts), Mbed TLS 3.6's crypto library
+// (mbedtls.ts), libcrux's ML-KEM-768 header (mlkem.ts) and the native hooks, into
 // build/qemu/ssh.elf, the image `npm run qemu` boots. With --js it builds a plain XS image running
 // that script (the boot self-test is firmware/selftest.js).
 //
@@ -25,6 +26,8 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { bundleForXs } from "./bundle.js";
+import { MBEDTLS_DEFINES, mbedtlsComponent } from "./mbedtls.js";
+import { mlkemInclude } from "./mlkem.js";
 import { buildNet } from "./net/build.js";
 import { sodiumComponent } from "./sodium.js";
 import { ensurePackages, ensureToolchain } from "./sources.js";
@@ -289,21 +292,26 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const map = elf.replace(/\.elf$/, ".map");
   const libraries = options.libraries ?? [];
   const newest = Math.max(...objects.map(mtime), ...libraries.map(mtime), mtime(linker));
+  const linkArgs = [
+    ...COMMON,
+    "--crt0=hosted",
+    `-T${linker}`,
+    "-Wl,--gc-sections",
+    `-Wl,-Map=${map}`,
+    ...(options.heapBytes ? [`-Wl,--defsym=__heap_size_override=${options.heapBytes}`] : []),
+    "-o",
+    elf,
+    ...objects,
+    ...libraries,
+    "-lm",
+  ];
+  // The link's own arguments (heap size, objects) are part of what the image is made of.
+  const linkStamp = `${elf}.link`;
+  const linkKey = linkArgs.join("\0");
   let linked = false;
-  if (jobs.length > 0 || mtime(elf) < newest) {
-    await tool("gcc", [
-      ...COMMON,
-      "--crt0=hosted",
-      `-T${linker}`,
-      "-Wl,--gc-sections",
-      `-Wl,-Map=${map}`,
-      ...(options.heapBytes ? [`-Wl,--defsym=__heap_size_override=${options.heapBytes}`] : []),
-      "-o",
-      elf,
-      ...objects,
-      ...libraries,
-      "-lm",
-    ]);
+  if (jobs.length > 0 || mtime(elf) < newest || !existsSync(linkStamp) || readFileSync(linkStamp, "utf8") !== linkKey) {
+    await tool("gcc", linkArgs);
+    writeFileSync(linkStamp, linkKey);
     linked = true;
     await checkNoAtomics(elf);
   }
@@ -328,13 +336,34 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   return result;
 }
 
+/** The native crypto hooks (modules/crypto/native_*.c) and what they stand on, for an image: the
+ * libraries as components of their own (libsodium's parts, Mbed TLS's crypto library), and the
+ * hooks' files with their platform glue (sodium_glue.c, stack_call.c) for the image's component of
+ * host files, with the include directories and defines those need. */
+export async function nativeCryptoParts(): Promise<{ components: Component[]; sources: string[]; includes: string[]; cflags: string[] }> {
+  const [sodium, psa, mlkemDir] = await Promise.all([sodiumComponent(), mbedtlsComponent(), mlkemInclude()]);
+  const cryptoDir = join(repoRoot, "modules/crypto");
+  return {
+    components: [sodium.component, psa.component],
+    sources: [
+      ...["native_crypto.c", "native_psa.c", "native_mlkem.c"].map((f) => join(cryptoDir, f)),
+      ...["sodium_glue.c", "stack_call.c"].map((f) => join(firmwareDir, f)),
+    ],
+    includes: [cryptoDir, ...sodium.includes, ...psa.includes, mlkemDir],
+    cflags: MBEDTLS_DEFINES,
+  };
+}
+
+/** Warnings for the firmware's own C files. */
+export const FIRMWARE_WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"];
+
 /** The SSH server image `npm run qemu` boots. */
 export const sshFirmware = join(outDir, "ssh.elf");
 export const sshEntry = join(repoRoot, "hosts/qemu/main.ts");
 
 /** Builds the SSH server image: hosts/qemu/main.ts (bundled for XS, compiled to bytecode) on XS +
- * lwIP/virtio-net + libsodium + the native hooks (crypto, TCP, UART, NOR flash, board). Cached like
- * any build. */
+ * lwIP/virtio-net + libsodium + Mbed TLS + libcrux ML-KEM + the native hooks (crypto, TCP, UART, NOR
+ * flash, board). Cached like any build. */
 export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string; heapBytes?: number } = {}): Promise<BuildResult & { bundleBytes: number }> {
   const log = options.log ?? ((line: string) => console.log(line));
   await ensureToolchain();
@@ -343,19 +372,15 @@ export async function buildSshFirmware(options: { log?: (line: string) => void; 
   // Rewrite the bundle only when it changed, so the bytecode and the link stay cached.
   const text = readFileSync(bundled.outfile, "utf8");
   if (!existsSync(bundleFile) || readFileSync(bundleFile, "utf8") !== text) writeFileSync(bundleFile, text);
-  const [net, sodium] = await Promise.all([buildNet(), sodiumComponent()]);
+  const [net, crypto] = await Promise.all([buildNet(), nativeCryptoParts()]);
   const netIncludes = net.includeFlags.map((f) => f.replace(/^-I/, ""));
-  const warnings = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers"];
   const components: Component[] = [
-    sodium.component,
+    ...crypto.components,
     {
       name: "ssh-host",
-      sources: [
-        join(repoRoot, "modules/crypto/native_crypto.c"),
-        ...["sodium_glue.c", "xs_ssh.c", "xs_net.c", "xs_uart.c", "pflash.c", "xs_flash.c"].map((f) => join(firmwareDir, f)),
-      ],
-      includes: [join(repoRoot, "modules/crypto"), ...sodium.includes, ...netIncludes],
-      cflags: warnings,
+      sources: [...crypto.sources, ...["xs_ssh.c", "xs_net.c", "xs_uart.c", "pflash.c", "xs_flash.c"].map((f) => join(firmwareDir, f))],
+      includes: [...crypto.includes, ...netIncludes],
+      cflags: [...FIRMWARE_WARNINGS, ...crypto.cflags],
     },
   ];
   const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, heapBytes: options.heapBytes, log });

@@ -236,6 +236,16 @@ __attribute__((interrupt("machine"), aligned(4))) static void board_trap(void)
 	board_exit(EXIT_TRAP);
 }
 
+uint64_t board_instret(void)
+{
+	uint32_t hi, lo, hi2;
+	do {
+		__asm__ volatile(".option push\n.option arch,+zicsr\ncsrr %0, minstreth\ncsrr %1, minstret\ncsrr %2, minstreth\n.option pop"
+		                 : "=r"(hi), "=r"(lo), "=r"(hi2));
+	} while (hi != hi2);
+	return ((uint64_t)hi << 32) | lo;
+}
+
 #define STACK_PAINT 0x5a
 
 void board_paint_stack(void)

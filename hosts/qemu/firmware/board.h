@@ -72,6 +72,13 @@ extern char __flash_start[], __flash_end[], __ram_start[], __ram_end[];
 /* Peak C stack use in bytes (the stack is painted at boot). */
 size_t board_stack_peak(void);
 void board_paint_stack(void);
+/* Stacks lent by native_call_with_stack() (stack_call.c): with measuring on, each is painted whole
+ * and board_lent_stack_peak() gives the bytes the last call used (0 with measuring off). */
+void board_measure_lent_stack(int on);
+size_t board_lent_stack_peak(void);
+/* Instructions retired since reset (minstret, 64-bit; under -icount shift=0 idle time counts too,
+ * 1 per virtual ns). */
+uint64_t board_instret(void);
 
 /* Randomness (random.c): a ChaCha20 DRBG with fast key erasure, seeded from BOARD_SEED_ADDR. */
 void random_init(void);

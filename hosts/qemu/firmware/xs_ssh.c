@@ -1,7 +1,8 @@
 /*
  * The SSH firmware's host objects (platform_install_extras, called when the machine is created):
  *
- *   nativeCrypto   the hooks of modules/crypto/native_crypto.c (libsodium), by their names
+ *   nativeCrypto   the hooks of modules/crypto/native_crypto.c (libsodium), native_psa.c (PSA Crypto
+ *                  over Mbed TLS) and native_mlkem.c (libcrux ML-KEM-768), by their names
  *   nativeNet      TCP over lwIP (xs_net.c)
  *   nativeUart     the bridged ns16550 (xs_uart.c)
  *   nativeFlash    the NOR flash bank of the flash store (xs_flash.c); absent when QEMU has no
@@ -65,13 +66,8 @@ static void xs_board_memory(xsMachine* the)
  * time QEMU counts as instructions under -icount shift=0 (1 per ns asleep): the CPU's own work. */
 static void xs_board_instructions(xsMachine* the)
 {
-	uint32_t hi, lo, hi2;
-	do {
-		__asm__ volatile(".option push\n.option arch,+zicsr\ncsrr %0, minstreth\ncsrr %1, minstret\ncsrr %2, minstreth\n.option pop"
-		                 : "=r"(hi), "=r"(lo), "=r"(hi2));
-	} while (hi != hi2);
 	double idle_ns = (double)board_idle_ticks() * (1e9 / BOARD_MTIME_HZ);
-	double retired = (double)hi * 4294967296.0 + (double)lo;
+	double retired = (double)board_instret();
 	xsmcSetNumber(xsResult, xsmcArgc > 0 && xsmcTest(xsArg(0)) ? retired : retired - idle_ns);
 }
 
@@ -106,13 +102,15 @@ static void install_object(xsMachine* the, const char* name, void (*fill)(xsMach
 
 static void fill_crypto(xsMachine* the, xsSlot* target)
 {
+	static const native_crypto_hook* const tables[] = { native_crypto_hooks, native_psa_hooks, native_mlkem_hooks };
 	xsBeginHost(the);
 	{
 		xsmcVars(1);
-		for (const native_crypto_hook* h = native_crypto_hooks; h->name; h++) {
-			xsVar(0) = xsNewHostFunction(h->callback, h->length);
-			xsmcSet(*target, xsID(h->name), xsVar(0));
-		}
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+			for (const native_crypto_hook* h = tables[t]; h->name; h++) {
+				xsVar(0) = xsNewHostFunction(h->callback, h->length);
+				xsmcSet(*target, xsID(h->name), xsVar(0));
+			}
 	}
 	xsEndHost(the);
 }
