@@ -15,6 +15,11 @@
 //    -Wextra -Werror for a 32-bit target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32, else
 //    gcc -m32) against the real xs.h/xsmc.h (@agoric/xsnap's XS sources) and libsodium's headers
 //    (Debian libsodium-dev). Missing Debian packages are installed with apt-get.
+// 6. C: the PSA and ML-KEM hooks (modules/crypto/native_psa.c, native_mlkem.c) compile the same way
+//    against the PSA Crypto headers of Mbed TLS 3.6 (Debian 13's source package, this project's
+//    configuration, hosts/qemu/mbedtls.ts) as the stand-in for ESP-IDF v6.0's Mbed TLS 4.0 /
+//    TF-PSA-Crypto, whose PSA API is the same, and libcrux's ML-KEM header. Both are fetched first
+//    (the "fetched sources" step): the manifest names the header's directory, build/mlkem/.
 //
 // Exit status 0 when everything passed; each step prints one line (and the tools' output on failure).
 
@@ -25,6 +30,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { MBEDTLS_DEFINES, mbedtls } from "../qemu/mbedtls.js";
+import { mlkemInclude } from "../qemu/mlkem.js";
 import { checkPreload } from "./preload-check.js";
 
 const run = promisify(execFile);
@@ -219,11 +226,36 @@ async function compileC(): Promise<string> {
   }
 }
 
+/** Mbed TLS 3.6 (its PSA headers) and libcrux's ML-KEM header, from Debian 13's source packages. */
+let psaIncludes: string[] = [];
+async function fetchSources(): Promise<string> {
+  const [m, mlkemDir] = await Promise.all([mbedtls(), mlkemInclude()]);
+  psaIncludes = [...m.includes, mlkemDir];
+  return `Mbed TLS ${m.version} PSA headers (stand-in for ESP-IDF v6.0's TF-PSA-Crypto), ${mlkemDir.slice(root.length + 1)}/`;
+}
+
+async function compilePsaHooks(): Promise<string> {
+  if (psaIncludes.length === 0) throw new Error("no PSA headers: the fetched sources step failed");
+  const scratch = mkdtempSync(join(tmpdir(), "esp32-check-psa-"));
+  try {
+    const { cc, flags, name } = await compiler(scratch);
+    const sources = ["native_psa.c", "native_mlkem.c"].map((f) => join(root, "modules/crypto", f));
+    for (const src of sources) {
+      await run(cc, [...flags, ...CFLAGS, ...MBEDTLS_DEFINES, ...psaIncludes.map((d) => `-I${d}`), `-I${XS_INCLUDES}`, `-I${join(root, "modules/crypto")}`, "-c", src, "-o", join(scratch, basename(src) + ".o")], { maxBuffer: 16 << 20 });
+    }
+    return `${sources.map((s) => s.slice(root.length + 1)).join(", ")} with ${name} ${CFLAGS.join(" ")} against Mbed TLS 3.6's PSA headers`;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 await step("typescript", typecheck);
+await step("fetched sources", fetchSources);
 await step("manifests", manifests);
 await step("preload", preload);
 await step("authorized_keys", authorizedKeys);
 await step("C hooks", compileC);
+await step("PSA and ML-KEM hooks", compilePsaHooks);
 if (failures.length > 0) {
   console.log(`check:esp32: ${failures.length} failed (${failures.join(", ")})`);
   process.exit(1);

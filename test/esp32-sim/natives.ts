@@ -1,11 +1,13 @@
 // The board's host functions as native() binds them (xsc resolves native("name") at build time; here
-// at run time): the crypto hooks of modules/crypto/native_crypto.c, done with libsodium itself
+// at run time): the crypto hooks of modules/crypto/native_crypto.c (those of native_psa.c and
+// native_mlkem.c are in natives-psa.ts), done with libsodium itself
 // (libsodium-wrappers-sumo, the WebAssembly build of the library the firmware links), with that C
 // file's argument checks and messages; random bytes stand for esp_fill_random.
 
 import { randomFillSync } from "node:crypto";
 import sodium from "libsodium-wrappers-sumo";
 import { bufferBytes } from "./board.js";
+import { loadPsaNatives, psaFunctions } from "./natives-psa.js";
 
 type HostFunction = (...args: unknown[]) => unknown;
 
@@ -98,14 +100,15 @@ const functions: Record<string, HostFunction> = {
   },
 };
 
-/** Waits for libsodium's WebAssembly to load (the firmware's C is just there). */
+/** Waits for libsodium's WebAssembly to load (the firmware's C is just there), and for the PSA and
+ * ML-KEM stand-ins (natives-psa.ts). */
 export async function loadNatives(): Promise<void> {
-  await sodium.ready;
+  await Promise.all([sodium.ready, loadPsaNatives()]);
 }
 
 /** The global native(): the host function of that name; a build would fail to link an unknown one. */
 export function native(name: string): HostFunction {
-  const f = functions[String(name)];
+  const f = functions[String(name)] ?? psaFunctions[String(name)];
   if (!f) throw new Error(`native: no host function "${name}" in this image`);
   return f;
 }
