@@ -222,6 +222,52 @@ static uint8_t *arg_region(xsMachine *the, int i, size_t off, size_t need, const
 	return data + off;
 }
 
+/* Key objects: host objects whose C data starts with a magic number naming their kind (0 once
+ * disposed), made and checked by these, each kind with its own destructor (XS checks it too). */
+typedef struct {
+	uint32_t magic;
+} native_key;
+
+/* Defines the destructor of a kind of key object: its release function, then free. */
+#define KEY_DESTRUCTOR(name, release) \
+	static void name(void *data) \
+	{ \
+		if (data) { \
+			release(data); \
+			free(data); \
+		} \
+	}
+
+/* A new key object in xsResult with `size` zeroed bytes of C data (before any buffer pointer is
+ * taken: this allocates in the XS heap). */
+static void *new_key(xsMachine *the, size_t size, xsDestructor destructor, const char *what)
+{
+	void *data;
+	xsResult = xsNewHostObject(destructor);
+	data = calloc(1, size);
+	if (!data)
+		xsUnknownError("%s: out of memory", what);
+	xsmcSetHostData(xsResult, data);
+	return data;
+}
+
+/* The C data of argument i, a key object of this kind not disposed, else TypeError. */
+static void *key_of(xsMachine *the, int i, xsDestructor destructor, uint32_t magic, const char *what)
+{
+	native_key *k = xsmcGetHostDataValidate(xsArg(i), destructor);
+	if (!k || k->magic != magic)
+		xsTypeError("%s: the key was disposed", what);
+	return k;
+}
+
+/* dispose(): releases the key's C state at once (the object stays, unusable). */
+static void key_dispose(xsMachine *the, xsDestructor destructor, uint32_t magic, void (*release)(void *data))
+{
+	native_key *k = xsmcGetHostDataValidate(xsArg(0), destructor);
+	if (k && k->magic == magic)
+		release(k);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* SHA-384 */
 
@@ -249,28 +295,14 @@ typedef struct {
 	psa_hash_operation_t outer; /* after the key ^ opad block */
 } native_hmac;
 
-static void hmac_release(native_hmac *h)
+static void hmac_release(void *data)
 {
+	native_hmac *h = data;
 	psa_hash_abort(&h->inner);
 	psa_hash_abort(&h->outer);
 	memset(h, 0, sizeof(*h));
 }
-
-static void hmac_destructor(void *data)
-{
-	if (data) {
-		hmac_release((native_hmac *)data);
-		free(data);
-	}
-}
-
-static native_hmac *hmac_of(xsMachine *the, int i)
-{
-	native_hmac *h = xsmcGetHostDataValidate(xsArg(i), hmac_destructor);
-	if (!h || h->magic != HMAC_MAGIC)
-		xsTypeError("hmac: the key was disposed");
-	return h;
-}
+KEY_DESTRUCTOR(hmac_destructor, hmac_release)
 
 /* hmacKey(hashBits, key) -> an HmacKey host object (hashBits 256 or 512; key of any length). */
 void xs_native_psa_hmac_key(xsMachine *the)
@@ -286,11 +318,7 @@ void xs_native_psa_hmac_key(xsMachine *the)
 	bits = (int)native_arg_integer(the, 0, 512, "hmac: hash");
 	if (bits != 256 && bits != 512)
 		xsRangeError("hmac: hash must be SHA-256 or SHA-512");
-	xsResult = xsNewHostObject(hmac_destructor);
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		xsUnknownError("hmac: out of memory");
-	xsmcSetHostData(xsResult, h);
+	h = new_key(the, sizeof(*h), hmac_destructor, "hmac");
 	h->hash = hash_of(the, bits, "hmac");
 	h->size = PSA_HASH_LENGTH(h->hash);
 	blockBytes = PSA_HASH_BLOCK_LENGTH(h->hash);
@@ -342,7 +370,7 @@ void xs_native_psa_hmac_mac(xsMachine *the)
 	off = (size_t)native_arg_integer(the, 3, 2147483647.0, "hmac: offset");
 	len = (size_t)native_arg_integer(the, 4, 2147483647.0, "hmac: length");
 	outOff = (size_t)native_arg_integer(the, 6, 2147483647.0, "hmac: output offset");
-	h = hmac_of(the, 0);
+	h = key_of(the, 0, hmac_destructor, HMAC_MAGIC, "hmac");
 	data = arg_region(the, 2, off, len, "hmac: data");
 	out = arg_region(the, 5, outOff, h->size, "hmac: out");
 	sequence[0] = (uint8_t)(seq >> 24);
@@ -371,9 +399,7 @@ void xs_native_psa_hmac_mac(xsMachine *the)
 /* hmacDispose(hmacKey): forgets the key; the object is unusable afterwards. */
 void xs_native_psa_hmac_dispose(xsMachine *the)
 {
-	native_hmac *h = xsmcGetHostDataValidate(xsArg(0), hmac_destructor);
-	if (h && h->magic == HMAC_MAGIC)
-		hmac_release(h);
+	key_dispose(the, hmac_destructor, HMAC_MAGIC, hmac_release);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -386,28 +412,14 @@ typedef struct {
 	psa_key_id_t key;
 } native_gcm;
 
-static void gcm_release(native_gcm *g)
+static void gcm_release(void *data)
 {
+	native_gcm *g = data;
 	if (g->key)
 		psa_destroy_key(g->key);
 	memset(g, 0, sizeof(*g));
 }
-
-static void gcm_destructor(void *data)
-{
-	if (data) {
-		gcm_release((native_gcm *)data);
-		free(data);
-	}
-}
-
-static native_gcm *gcm_of(xsMachine *the, int i)
-{
-	native_gcm *g = xsmcGetHostDataValidate(xsArg(i), gcm_destructor);
-	if (!g || g->magic != GCM_MAGIC)
-		xsTypeError("aes-gcm: the key was disposed");
-	return g;
-}
+KEY_DESTRUCTOR(gcm_destructor, gcm_release)
 
 /* Imports an AES key (16, 24 or 32 bytes) for `alg` and `usage`. */
 static psa_key_id_t import_aes(xsMachine *the, const uint8_t *key, size_t length, psa_algorithm_t alg, psa_key_usage_t usage,
@@ -436,11 +448,7 @@ void xs_native_psa_gcm_key(xsMachine *the)
 	native_arg_buffer(the, 0, &length, 0);
 	if (length != 16 && length != 32)
 		xsRangeError("aes-gcm: key must be 16 or 32 bytes");
-	xsResult = xsNewHostObject(gcm_destructor);
-	g = calloc(1, sizeof(*g));
-	if (!g)
-		xsUnknownError("aes-gcm: out of memory");
-	xsmcSetHostData(xsResult, g);
+	g = new_key(the, sizeof(*g), gcm_destructor, "aes-gcm");
 	key = native_arg_buffer(the, 0, &length, 0);
 	g->key = import_aes(the, key, length, PSA_ALG_GCM, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT, "aes-gcm");
 	g->magic = GCM_MAGIC;
@@ -464,7 +472,7 @@ static void gcm_arguments(xsMachine *the, gcm_args *a, const char *what)
 	off = (size_t)native_arg_integer(the, 3, 2147483647.0, "aes-gcm: offset");
 	a->aadLength = (size_t)native_arg_integer(the, 4, 65536, "aes-gcm: additional data length");
 	a->length = (size_t)native_arg_integer(the, 5, 2147483647.0, "aes-gcm: length");
-	a->key = gcm_of(the, 0);
+	a->key = key_of(the, 0, gcm_destructor, GCM_MAGIC, "aes-gcm");
 	a->iv = native_arg_exact(the, 1, GCM_NONCE_BYTES, 0, "aes-gcm: iv");
 	a->aad = arg_region(the, 2, off, a->aadLength + a->length + GCM_TAG_BYTES, "aes-gcm: packet");
 	a->text = a->aad + a->aadLength;
@@ -536,9 +544,7 @@ void xs_native_psa_gcm_open(xsMachine *the)
 /* gcmDispose(gcmKey): destroys the PSA key; the object is unusable afterwards. */
 void xs_native_psa_gcm_dispose(xsMachine *the)
 {
-	native_gcm *g = xsmcGetHostDataValidate(xsArg(0), gcm_destructor);
-	if (g && g->magic == GCM_MAGIC)
-		gcm_release(g);
+	key_dispose(the, gcm_destructor, GCM_MAGIC, gcm_release);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -551,21 +557,15 @@ typedef struct {
 	uint32_t position; /* bytes of key stream used, mod the block size */
 } native_ctr;
 
-static void ctr_release(native_ctr *c)
+static void ctr_release(void *data)
 {
+	native_ctr *c = data;
 	psa_cipher_abort(&c->op);
 	if (c->key)
 		psa_destroy_key(c->key);
 	memset(c, 0, sizeof(*c));
 }
-
-static void ctr_destructor(void *data)
-{
-	if (data) {
-		ctr_release((native_ctr *)data);
-		free(data);
-	}
-}
+KEY_DESTRUCTOR(ctr_destructor, ctr_release)
 
 /* ctrStream(key, iv) -> a CtrStream host object: a 16-, 24- or 32-byte AES key and the 16-byte
  * initial counter block. */
@@ -580,12 +580,8 @@ void xs_native_psa_ctr_stream(xsMachine *the)
 	if (length != 16 && length != 24 && length != 32)
 		xsRangeError("aes-ctr: key must be 16, 24 or 32 bytes");
 	native_arg_exact(the, 1, CTR_IV_BYTES, 0, "aes-ctr: iv");
-	xsResult = xsNewHostObject(ctr_destructor);
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		xsUnknownError("aes-ctr: out of memory");
+	c = new_key(the, sizeof(*c), ctr_destructor, "aes-ctr");
 	c->op = psa_cipher_operation_init();
-	xsmcSetHostData(xsResult, c);
 	key = native_arg_buffer(the, 0, &length, 0);
 	c->key = import_aes(the, key, length, PSA_ALG_CTR, PSA_KEY_USAGE_ENCRYPT, "aes-ctr");
 	iv = native_arg_exact(the, 1, CTR_IV_BYTES, 0, "aes-ctr: iv");
@@ -611,9 +607,7 @@ void xs_native_psa_ctr_process(xsMachine *the)
 		xsTypeError("aes-ctr: 4 arguments expected");
 	off = (size_t)native_arg_integer(the, 2, 2147483647.0, "aes-ctr: offset");
 	length = (size_t)native_arg_integer(the, 3, 2147483647.0, "aes-ctr: length");
-	c = xsmcGetHostDataValidate(xsArg(0), ctr_destructor);
-	if (!c || c->magic != CTR_MAGIC)
-		xsTypeError("aes-ctr: the stream was disposed");
+	c = key_of(the, 0, ctr_destructor, CTR_MAGIC, "aes-ctr");
 	p = arg_region(the, 1, off, length, "aes-ctr: data");
 	while (length && status == PSA_SUCCESS) {
 		if (c->position == 0 && length >= AES_BLOCK_BYTES) {
@@ -640,9 +634,7 @@ void xs_native_psa_ctr_process(xsMachine *the)
 /* ctrDispose(ctrStream): ends the stream and destroys the key. */
 void xs_native_psa_ctr_dispose(xsMachine *the)
 {
-	native_ctr *c = xsmcGetHostDataValidate(xsArg(0), ctr_destructor);
-	if (c && c->magic == CTR_MAGIC)
-		ctr_release(c);
+	key_dispose(the, ctr_destructor, CTR_MAGIC, ctr_release);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -876,6 +868,15 @@ static size_t key_bytes(psa_key_id_t id)
 	return PSA_BITS_TO_BYTES(bits);
 }
 
+/* The RSASSA-PKCS1-v1_5 algorithm of argument 0, the hash's size in bits (256 or 512). */
+static psa_algorithm_t rsa_algorithm(xsMachine *the)
+{
+	int bits = (int)native_arg_integer(the, 0, 512, "rsa: hash");
+	if (bits != 256 && bits != 512)
+		xsRangeError("rsa: hash must be SHA-256 or SHA-512");
+	return PSA_ALG_RSA_PKCS1V15_SIGN(hash_of(the, bits, "rsa"));
+}
+
 /* rsaSign(hashBits, privateDer, message, signatureOut) -> the signature's length (the modulus'). */
 void xs_native_psa_rsa_sign(xsMachine *the)
 {
@@ -886,12 +887,8 @@ void xs_native_psa_rsa_sign(xsMachine *the)
 	uint8_t *out;
 	psa_algorithm_t alg;
 	psa_status_t status;
-	int bits;
 	psa_ready(the);
-	bits = (int)native_arg_integer(the, 0, 512, "rsa: hash");
-	if (bits != 256 && bits != 512)
-		xsRangeError("rsa: hash must be SHA-256 or SHA-512");
-	alg = PSA_ALG_RSA_PKCS1V15_SIGN(hash_of(the, bits, "rsa"));
+	alg = rsa_algorithm(the);
 	out = native_arg_buffer(the, 3, &outLength, 1);
 	der = native_arg_buffer(the, 1, &derLength, 0);
 	message = native_arg_buffer(the, 2, &messageLength, 0);
@@ -919,12 +916,8 @@ void xs_native_psa_rsa_verify(xsMachine *the)
 	const uint8_t *der, *message, *signature;
 	psa_algorithm_t alg;
 	psa_status_t status;
-	int bits;
 	psa_ready(the);
-	bits = (int)native_arg_integer(the, 0, 512, "rsa: hash");
-	if (bits != 256 && bits != 512)
-		xsRangeError("rsa: hash must be SHA-256 or SHA-512");
-	alg = PSA_ALG_RSA_PKCS1V15_SIGN(hash_of(the, bits, "rsa"));
+	alg = rsa_algorithm(the);
 	der = native_arg_buffer(the, 1, &derLength, 0);
 	message = native_arg_buffer(the, 2, &messageLength, 0);
 	signature = native_arg_buffer(the, 3, &signatureLength, 0);

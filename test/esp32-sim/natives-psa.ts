@@ -6,31 +6,10 @@
 // (test/xs/crypto-algs-entry.ts); this stand-in lets the ESP32 host's TypeScript run on node.
 
 import * as nodeCrypto from "node:crypto";
-import { bufferBytes } from "./board.js";
+import { arg, exact, integer, out } from "./native-args.js";
 
 type HostFunction = (...args: unknown[]) => unknown;
 
-function arg(args: unknown[], i: number): Uint8Array {
-  if (args.length <= i) throw new TypeError("missing argument");
-  return bufferBytes(args[i]);
-}
-function exact(args: unknown[], i: number, size: number, what: string): Uint8Array {
-  const b = arg(args, i);
-  if (b.length !== size) throw new RangeError(`${what} must be ${size} bytes`);
-  return b;
-}
-function out(args: unknown[], i: number, size: number, what: string): Uint8Array {
-  const b = arg(args, i);
-  if (b.length < size) throw new RangeError(`${what} must hold ${size} bytes`);
-  return b;
-}
-function integer(args: unknown[], i: number, max: number, what: string): number {
-  if (args.length <= i) throw new TypeError("missing argument");
-  const v = args[i];
-  if (typeof v !== "number") throw new TypeError(`${what} must be a number`);
-  if (!(v >= 0 && v <= max) || v !== Math.trunc(v)) throw new RangeError(`${what} out of range`);
-  return v;
-}
 function region(args: unknown[], i: number, off: number, need: number, what: string): Uint8Array {
   const b = arg(args, i);
   if (off > b.length || need > b.length - off) throw new RangeError(`${what}: ${need} bytes at ${off} do not fit in ${b.length}`);
@@ -155,7 +134,7 @@ export const psaFunctions: Record<string, HostFunction> = {
     if (a.length < 4) throw new TypeError("aes-ctr: 4 arguments expected");
     const off = integer(a, 2, 0x7fffffff, "aes-ctr: offset"), len = integer(a, 3, 0x7fffffff, "aes-ctr: length");
     const s = own(a[0], CtrStream);
-    if (!s.cipher) throw new TypeError("aes-ctr: the stream was disposed");
+    if (!s.cipher) throw new TypeError("aes-ctr: the key was disposed");
     const data = region(a, 1, off, len, "aes-ctr: data");
     data.set(s.cipher.update(data));
   },

@@ -6,27 +6,10 @@
 
 import { randomFillSync } from "node:crypto";
 import sodium from "libsodium-wrappers-sumo";
-import { bufferBytes } from "./board.js";
+import { arg, exact, integer, out } from "./native-args.js";
 import { loadPsaNatives, psaFunctions } from "./natives-psa.js";
 
 type HostFunction = (...args: unknown[]) => unknown;
-
-function arg(args: unknown[], i: number): Uint8Array {
-  if (args.length <= i) throw new TypeError("missing argument");
-  return bufferBytes(args[i]);
-}
-
-function exact(args: unknown[], i: number, size: number, what: string): Uint8Array {
-  const b = arg(args, i);
-  if (b.length !== size) throw new RangeError(`${what} must be ${size} bytes`);
-  return b;
-}
-
-function out(args: unknown[], i: number, size: number, what: string): Uint8Array {
-  const b = arg(args, i);
-  if (b.length < size) throw new RangeError(`${what} must hold ${size} bytes`);
-  return b;
-}
 
 const copy = (b: Uint8Array) => b.slice();
 
@@ -83,9 +66,7 @@ const functions: Record<string, HostFunction> = {
   },
   xs_native_crypto_chacha20(...a) {
     if (a.length < 5) throw new TypeError("chacha20: 5 arguments expected");
-    if (typeof a[2] !== "number") throw new TypeError("chacha20: counter must be a number");
-    const counter = a[2];
-    if (!(counter >= 0 && counter <= 4294967295) || counter !== Math.trunc(counter)) throw new RangeError("chacha20: counter out of range");
+    const counter = integer(a, 2, 4294967295, "chacha20: counter");
     const output = arg(a, 4);
     const key = exact(a, 0, 32, "chacha20: key");
     const nonce = exact(a, 1, 8, "chacha20: nonce");
