@@ -12,7 +12,8 @@
  *   which make their one host object before they take any buffer pointer;
  * - key objects are XS host objects whose C data (PSA key ids, a hash or cipher state) lives in the
  *   C heap; dispose() frees it at once, the destructor when XS collects an object never disposed;
- *   the per-packet hooks (hmacMac, gcmSeal/Open, ctrProcess) allocate nothing anywhere;
+ *   the per-packet hooks (hmacMac, gcmSeal/Open, ctrProcess) allocate nothing in the XS heap and
+ *   keep nothing from the C heap (see native_psa.c for what PSA itself takes within a call);
  * - numbers (offsets, lengths, sequence numbers, curve and hash sizes) must be plain integers: they
  *   are read and checked before any buffer pointer is taken, so no JavaScript runs in between;
  * - lengths are checked: a wrong one throws RangeError, a non-buffer TypeError;
