@@ -97,21 +97,22 @@ export interface NativeCryptoHooks extends Partial<NativePsaHooks>, Partial<Nati
 }
 
 /** The names every NativeCryptoHooks object must have (hosts check what the platform gave them). */
-export const NATIVE_HOOK_NAMES: readonly (keyof NativeCryptoHooks)[] = [
+export const NATIVE_HOOK_NAMES: readonly (keyof NativeCryptoHooks)[] = Object.freeze([
   'random', 'sha256', 'sha512', 'x25519', 'x25519Base', 'ed25519Public', 'ed25519Sign', 'ed25519Verify', 'chacha20', 'poly1305',
-];
+] as const);
 /** The hooks of native_psa.c: a host has all of them or none. */
-export const NATIVE_PSA_HOOK_NAMES: readonly (keyof NativePsaHooks)[] = [
+export const NATIVE_PSA_HOOK_NAMES: readonly (keyof NativePsaHooks)[] = Object.freeze([
   'features', 'heap', 'sha384', 'hmacKey', 'hmacMac', 'hmacDispose', 'gcmKey', 'gcmSeal', 'gcmOpen', 'gcmDispose', 'ctrStream', 'ctrProcess',
   'ctrDispose', 'ecGenerate', 'ecPublic', 'ecdh', 'ecdsaSign', 'ecdsaVerify', 'rsaSign', 'rsaVerify', 'rsaGenerate',
-];
+] as const);
 
-/** features() bits (NATIVE_PSA_* in native_crypto.h) and the provider features they give. */
-const PSA_FEATURE_BITS: readonly (readonly [number, CryptoFeature])[] = [
-  [0x0001, 'sha384'], [0x0002, 'hmac-sha256'], [0x0004, 'hmac-sha512'], [0x0008, 'aes-gcm'], [0x0010, 'aes-ctr'],
-  [0x0020, 'ecdh-p256'], [0x0040, 'ecdh-p384'], [0x0080, 'ecdh-p521'], [0x0100, 'ecdsa-p256'], [0x0200, 'ecdsa-p384'],
-  [0x0400, 'ecdsa-p521'], [0x0800, 'rsa'], [0x1000, 'rsa-generate'],
-];
+/** The provider features of features()' bits (NATIVE_PSA_* in native_crypto.h), in the order the
+ * provider lists them. Frozen: preloaded on the ESP32, where a mutable table costs a RAM alias. */
+const PSA_FEATURE_BITS: Readonly<Partial<Record<CryptoFeature, number>>> = Object.freeze({
+  'sha384': 0x0001, 'hmac-sha256': 0x0002, 'hmac-sha512': 0x0004, 'aes-gcm': 0x0008, 'aes-ctr': 0x0010,
+  'ecdh-p256': 0x0020, 'ecdh-p384': 0x0040, 'ecdh-p521': 0x0080, 'ecdsa-p256': 0x0100, 'ecdsa-p384': 0x0200,
+  'ecdsa-p521': 0x0400, 'rsa': 0x0800, 'rsa-generate': 0x1000,
+});
 
 /** The additional data of aes*-gcm@openssh.com: the 4-byte packet length (RFC 5647 7.1). */
 const SSH_GCM_AAD_LENGTH = 4;
@@ -147,7 +148,7 @@ export function createNativeProvider(hooks: NativeCryptoHooks): CryptoProvider {
   const psaCount = NATIVE_PSA_HOOK_NAMES.filter((name) => typeof hooks[name] === 'function').length;
   if (psaCount === NATIVE_PSA_HOOK_NAMES.length) {
     const bits = (hooks as NativePsaHooks).features();
-    for (const [bit, feature] of PSA_FEATURE_BITS) if ((bits & bit) !== 0) features.push(feature);
+    for (const feature of Object.keys(PSA_FEATURE_BITS) as CryptoFeature[]) if ((bits & (PSA_FEATURE_BITS[feature] ?? 0)) !== 0) features.push(feature);
     psa = psaPrimitives(hooks as NativePsaHooks);
   } else if (psaCount !== 0) {
     throw new Error('native crypto: the host has only some of the PSA hooks');
