@@ -16,7 +16,7 @@ import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
 import { DirectoryFlashStore } from "./flash.js";
-import { AuthorizedKeysFile, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
+import { AuthorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
@@ -92,8 +92,8 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
   const crypto = await loadCrypto(options.crypto);
-  const hostKey = loadOrCreateHostKey(dataDir, crypto, log);
-  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
+  const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log);
+  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
@@ -111,7 +111,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   }
   const { ssh, apps, files, serial } = createDevice({
     crypto,
-    hostKey,
+    hostKeys,
     hostName: `node (${hostname()})`,
     log,
     now: () => Date.now(),
@@ -142,7 +142,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const timer = setInterval(() => ssh.tick(), TICK_MS);
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
-  announce(`host key ${ssh.fingerprint} (ED25519)`);
+  for (const line of ssh.hostKeyLines()) announce(`host key ${line}`);
   announce(`flash ${join(dataDir, "flash")}: ${store.capacity} bytes, ${store.used()} used, ${store.directories ? "directories" : "flat"}`);
   for (const u of uarts) announce(`uart ${u.name}: ${u.description} (ssh ${u === uarts[0] ? "console or " : ""}${u.name}@host)`);
 
