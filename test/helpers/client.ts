@@ -166,8 +166,7 @@ export class ScriptedClient {
 
   /** KEX_ECDH_INIT for the negotiated method; `publicValue` replaces the real one (bad input). */
   sendEcdhInit(publicValue?: Uint8Array): void {
-    const n = clientNegotiate(this.clientKexInit!, this.serverKexInit!);
-    this.ephemeral = clientEphemeral(crypto, n.kex);
+    if (!publicValue) this.ephemeral = clientEphemeral(crypto, clientNegotiate(this.clientKexInit!, this.serverKexInit!).kex);
     this.send(MSG.KEX_ECDH_INIT, (w) => w.string(publicValue ?? this.ephemeral!.publicValue));
   }
 
@@ -178,14 +177,25 @@ export class ScriptedClient {
     await this.kexAfterKexInitSent();
   }
 
-  /** The rest of a key exchange once our KEXINIT is out (first kex or rekey). */
-  async kexAfterKexInitSent(opts: { beforeEcdh?: () => void } = {}): Promise<void> {
+  /** Version and KEXINIT out, the server's KEXINIT in: the kex method's messages come next. */
+  async exchangeKexInits(): Promise<void> {
+    this.sendVersion();
+    this.sendKexInit();
+    await this.receiveServerKexInit();
+  }
+
+  private async receiveServerKexInit(): Promise<void> {
     const kexinit = await this.expect(MSG.KEXINIT);
     this.serverKexInit = kexinit.buf.slice();
     if (!this.sessionId) {
       const r = new SshReader(this.serverKexInit, 17);
       this.strict = r.nameList().includes("kex-strict-s-v00@openssh.com") && (this.options.kex ?? ["kex-strict-c-v00@openssh.com"]).includes("kex-strict-c-v00@openssh.com");
     }
+  }
+
+  /** The rest of a key exchange once our KEXINIT is out (first kex or rekey). */
+  async kexAfterKexInitSent(opts: { beforeEcdh?: () => void } = {}): Promise<void> {
+    await this.receiveServerKexInit();
     opts.beforeEcdh?.();
     this.sendEcdhInit();
     await this.expect(MSG.KEX_ECDH_REPLY);
@@ -339,8 +349,8 @@ export async function tcpClient(port: number, options: ClientOptions = {}): Prom
 }
 
 /** A logged-in client with an authorized seed. */
-export async function loggedIn(port: number, seed: Uint8Array): Promise<{ client: ScriptedClient; socket: Socket }> {
-  const c = await tcpClient(port);
+export async function loggedIn(port: number, seed: Uint8Array, options: ClientOptions = {}): Promise<{ client: ScriptedClient; socket: Socket }> {
+  const c = await tcpClient(port, options);
   await c.client.handshake();
   await c.client.requestUserauth();
   const r = await c.client.authPublickey("console", seed);
