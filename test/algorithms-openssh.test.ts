@@ -111,4 +111,13 @@ describe("OpenSSH 9.2: every cipher x MAC x kex x host key, 1 MiB through cat wi
     assert.deepEqual(notRekeyed, [], "connections without a re-exchange");
     console.log(`# ${combos().length} combinations in ${Date.now() - started} ms`);
   });
+
+  test("a client that lists ECDSA before Ed25519 (as Go's x/crypto and OpenSSH before 8.5 do) still gets the Ed25519 host key", async () => {
+    const r = await run("ssh", ["-v", ...srv.sshArgs, "-o", "HostKeyAlgorithms=ecdsa-sha2-nistp256,rsa-sha2-512,ssh-ed25519", TARGET, "echo ed"], { timeoutMs: RUN_MS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /debug1: kex: host key algorithm: ssh-ed25519\r?\n/);
+    const only = await run("ssh", ["-v", ...srv.sshArgs, "-o", "HostKeyAlgorithms=ecdsa-sha2-nistp256,rsa-sha2-512", TARGET, "echo ec"], { timeoutMs: RUN_MS });
+    assert.equal(only.code, 0, only.stderr);
+    assert.match(only.stderr, /debug1: kex: host key algorithm: ecdsa-sha2-nistp256\r?\n/);
+  });
 });

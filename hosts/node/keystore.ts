@@ -44,9 +44,10 @@ export function hostKeyFiles(dir: string): HostKeyStore {
   };
 }
 
-/** Loads the host keys in DIR, making those missing (the node host makes RSA at once: ~0.1-1 s). */
-export function loadOrCreateHostKeys(dir: string, crypto: CryptoProvider, log: (l: string) => void): HostKeySet {
-  return loadHostKeys(crypto, hostKeyFiles(dir), log).keys;
+/** Loads the host keys in DIR, making those missing (the node host makes RSA at once: ~0.1-1 s).
+ * `types`: only these kinds (default all the provider can sign with). */
+export function loadOrCreateHostKeys(dir: string, crypto: CryptoProvider, log: (l: string) => void, types?: readonly HostKeyKind["type"][]): HostKeySet {
+  return loadHostKeys(crypto, hostKeyFiles(dir), log, { types }).keys;
 }
 
 /** authorized_keys, re-read whenever its size or mtime changes (adding a key needs no restart). */

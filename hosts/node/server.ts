@@ -29,6 +29,8 @@ export interface NodeServerOptions {
   dataDir?: string;
   authorizedKeys?: string;
   crypto?: "node" | "noble";
+  /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
+  hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
   banner?: string;
   /** UARTs as NAME=SPEC or SPEC (named uart0, uart1, ...): sim, null, pty, /dev/ttyUSB0,
@@ -92,7 +94,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
   const crypto = await loadCrypto(options.crypto);
-  const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log);
+  const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
   const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);

@@ -119,6 +119,13 @@ function has(crypto: CryptoProvider, needs: readonly CryptoFeature[]): boolean {
   return true;
 }
 
+/** The host key kind a short name means ("ed25519", "ecdsa", "rsa", as ssh-keygen -t takes them), or
+ * null. */
+export function hostKeyKindByName(name: string): HostKeyKind | null {
+  for (const k of HOST_KEY_KINDS) if (k.label.toLowerCase() === name.toLowerCase()) return k;
+  return null;
+}
+
 /** The label ssh-keygen gives a key type. */
 export function keyLabel(type: string): string {
   if (type === "ssh-ed25519") return "ED25519";
@@ -221,7 +228,12 @@ export interface LoadedHostKeys {
  * log says so. A stored key that does not parse is replaced, with a log line saying clients will see
  * a changed host key.
  */
-export function loadHostKeys(crypto: CryptoProvider, store: HostKeyStore, log: (line: string) => void, opts: { deferSlow?: boolean } = {}): LoadedHostKeys {
+export function loadHostKeys(
+  crypto: CryptoProvider,
+  store: HostKeyStore,
+  log: (line: string) => void,
+  opts: { deferSlow?: boolean; /** only these kinds (as sshd's HostKey lines choose); default all */ types?: readonly HostKeyKind["type"][] } = {},
+): LoadedHostKeys {
   const keys = new HostKeySet(crypto);
   const pending: HostKeyKind[] = [];
   const make = (kind: HostKeyKind) => {
@@ -232,6 +244,7 @@ export function loadHostKeys(crypto: CryptoProvider, store: HostKeyStore, log: (
     log(`generated a new ${hk.label} host key (${hk.bits} bits, ${Date.now() - started} ms), kept in ${store.where}: ${hk.fingerprint}`);
   };
   for (const kind of HOST_KEY_KINDS) {
+    if (opts.types && opts.types.indexOf(kind.type) < 0) continue;
     let signs = false;
     for (const name of Object.keys(HOST_KEY_ALGORITHMS)) if (HOST_KEY_ALGORITHMS[name].keyType === kind.type && has(crypto, HOST_KEY_ALGORITHMS[name].needs)) signs = true;
     if (!signs) continue;
