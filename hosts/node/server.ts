@@ -29,6 +29,8 @@ export interface NodeServerOptions {
   dataDir?: string;
   authorizedKeys?: string;
   crypto?: "node" | "noble";
+  /** A provider to use instead (embedding, tests: e.g. one that lists fewer features). */
+  cryptoProvider?: CryptoProvider;
   /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
   hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
@@ -93,7 +95,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
-  const crypto = await loadCrypto(options.crypto);
+  const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto));
   const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
   const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
