@@ -236,6 +236,7 @@ export function loadHostKeys(
 ): LoadedHostKeys {
   const keys = new HostKeySet(crypto);
   const pending: HostKeyKind[] = [];
+  const unsupported: string[] = [];
   const make = (kind: HostKeyKind) => {
     const started = Date.now();
     const key = kind.generate(crypto);
@@ -247,7 +248,10 @@ export function loadHostKeys(
     if (opts.types && opts.types.indexOf(kind.type) < 0) continue;
     let signs = false;
     for (const name of Object.keys(HOST_KEY_ALGORITHMS)) if (HOST_KEY_ALGORITHMS[name].keyType === kind.type && has(crypto, HOST_KEY_ALGORITHMS[name].needs)) signs = true;
-    if (!signs) continue;
+    if (!signs) {
+      unsupported.push(kind.label);
+      continue;
+    }
     const stored = store.load(kind.type);
     if (stored) {
       try {
@@ -270,6 +274,7 @@ export function loadHostKeys(
     }
     make(kind);
   }
+  if (unsupported.length > 0) log(`no ${unsupported.join(" or ")} host key: this host's crypto provider (${crypto.name}) cannot sign with one`);
   return {
     keys,
     pending,
