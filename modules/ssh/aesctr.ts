@@ -41,7 +41,7 @@ export class AesCtrHmacCipher implements PacketCipher {
   decryptLength(_seq: number, buf: Uint8Array, off: number): number {
     if (this.etm) return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
     const f = this.first;
-    f.set(buf.subarray(off, off + AES_BLOCK));
+    for (let i = 0; i < AES_BLOCK; i++) f[i] = buf[off + i];
     this.stream.process(f, 0, AES_BLOCK);
     return ((f[0] << 24) | (f[1] << 16) | (f[2] << 8) | f[3]) >>> 0;
   }
