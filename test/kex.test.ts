@@ -50,10 +50,14 @@ test("negotiation picks the client's first algorithm we support and sees ext-inf
   assert.equal(negotiate(client(), bareOffer).cipherCS, "chacha20-poly1305@openssh.com");
 });
 
-test("a wrong first_kex_packet_follows guess is detected (RFC 4253 7.1)", () => {
+test("a wrong first_kex_packet_follows guess is detected (RFC 4253 7.1: both sides' first algorithms must match)", () => {
   assert.equal(negotiate(client({ firstKexPacketFollows: true }), offer).ignoreGuess, true);
-  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] }), offer).ignoreGuess, false);
-  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["rsa-sha2-256", "ssh-ed25519"] }), offer).ignoreGuess, true);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["mlkem768x25519-sha256"], hostKey: ["ssh-ed25519"] }), offer).ignoreGuess, false);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["mlkem768x25519-sha256"], hostKey: ["rsa-sha2-256", "ssh-ed25519"] }), offer).ignoreGuess, true);
+  // Dropbear's case: its first kex (curve25519) is negotiated, but it is not our first, so the
+  // client takes its own guess as wrong and sends the kex packet again: we must ignore the first.
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] }), offer).ignoreGuess, true);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] }), bareOffer).ignoreGuess, false);
 });
 
 test("no common algorithm is KEY_EXCHANGE_FAILED naming what failed", () => {

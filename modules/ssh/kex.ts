@@ -72,7 +72,9 @@ export interface Negotiated {
   /** The MAC of each direction; null with an AEAD cipher (its tag is the MAC: "implicit"). */
   macCS: string | null;
   macSC: string | null;
-  /** The client sent a guessed kex packet that is wrong and must be ignored (RFC 4253 7.1). */
+  /** The client sent a guessed kex packet that is wrong and must be ignored (RFC 4253 7.1: wrong
+   * when its first kex or host-key algorithm is not our first, as OpenSSH's proposals_match has it;
+   * the client then sends the right one). */
   ignoreGuess: boolean;
   clientExtInfo: boolean;
   strictKex: boolean;
@@ -110,7 +112,7 @@ export function negotiate(client: KexInit, offer: AlgorithmOffer, hostKeys: read
     cipherSC,
     macCS,
     macSC,
-    ignoreGuess: client.firstKexPacketFollows && (client.kex[0] !== kex || client.hostKey[0] !== hostKey),
+    ignoreGuess: client.firstKexPacketFollows && (client.kex[0] !== offer.kex[0] || client.hostKey[0] !== hostKeys[0]),
     clientExtInfo: client.kex.includes(EXT_INFO_C),
     strictKex: client.kex.includes(STRICT_KEX_C),
   };
