@@ -44,8 +44,11 @@ export function loadOrCreateHostKeys(crypto: CryptoProvider, log: (line: string)
       const stored = Preference.get(PREF_DOMAIN, PREF_HOST_KEYS[type]);
       return stored instanceof ArrayBuffer ? new Uint8Array(stored) : null;
     },
-    save(type, bytes) {
-      Preference.set(PREF_DOMAIN, PREF_HOST_KEYS[type], bytes.slice().buffer as ArrayBuffer);
+    save(type, bytes, key) {
+      // Ed25519 as its bare 32-byte seed, the form boards have always kept (an older image still
+      // reads it after a downgrade); the other types as openssh-key-v1 files.
+      const keep = key.type === "ssh-ed25519" ? key.seed : bytes;
+      Preference.set(PREF_DOMAIN, PREF_HOST_KEYS[type], keep.slice().buffer as ArrayBuffer);
     },
   }, log, { deferSlow: true });
 }
