@@ -54,29 +54,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function debootstrap(suite: Suite, dir: string): Promise<void> {
+/** Runs a command to its end (keeping the tail of its output for the error), or fails. */
+function runChecked(cmd: string, args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const args = ["--variant=minbase", "--include=openssh-client", suite, dir, debianMirror()];
-    const child = spawn("debootstrap", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    let log = "";
-    const keep = (d: Buffer) => {
-      log = (log + d.toString()).slice(-4000);
-    };
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const timer = setTimeout(() => child.kill("SIGKILL"), DEBOOTSTRAP_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`debootstrap ${args.join(" ")} failed (${code}): ${log}`));
-    });
-  });
-}
-
-function runIn(root: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("chroot", [root, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     let log = "";
     const keep = (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);
@@ -88,10 +69,14 @@ function runIn(root: string, args: string[], timeoutMs: number): Promise<void> {
     child.on("close", (code) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`chroot ${root} ${args.join(" ")} failed (${code}): ${log}`));
+      else reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${log}`));
     });
   });
 }
+
+const debootstrap = (suite: Suite, dir: string) =>
+  runChecked("debootstrap", ["--variant=minbase", "--include=openssh-client", suite, dir, debianMirror()], DEBOOTSTRAP_MS);
+const runIn = (root: string, args: string[], timeoutMs: number) => runChecked("chroot", [root, ...args], timeoutMs);
 
 /** sid from a copy of trixie: its apt pointed at sid, openssh-client (and what it needs) upgraded.
  * sid's Release file carries a Valid-Until that a mirror snapshot may be past: not checked. */
