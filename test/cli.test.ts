@@ -88,19 +88,24 @@ describe("CLI (main.ts)", () => {
     const r = await exec(conn, "info");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /^esp-ssh-console \d+\.\d+\.\d+$/m);
-    const shown = /^host key: (SHA256:\S+)$/m.exec(r.stdout.toString());
+    const shown = /^host key: (SHA256:\S+) \(ED25519\)$/m.exec(r.stdout.toString());
     assert.ok(shown, r.stdout.toString());
     assert.equal(shown[1], first.fingerprint);
     conn.end();
     await assert.rejects(connect({ port: first.port, password: password + "x" }), /authentication methods failed/i);
   });
 
-  test("host key file: mode 0600, and ssh-keygen -lf gives the announced fingerprint", async () => {
-    const file = join(data.path, "ssh_host_ed25519_key");
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-    const r = await run("ssh-keygen", ["-lf", file], { timeoutMs: 10_000 });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout.toString(), new RegExp(`^256 ${first.fingerprint.replace(/[+/]/g, "\\$&")} .*\\(ED25519\\)\\n$`));
+  test("host key files (Ed25519, ECDSA P-256, RSA 3072): mode 0600, and ssh-keygen -lf gives the announced fingerprints", async () => {
+    for (const [name, bits, label] of [["ed25519", 256, "ED25519"], ["ecdsa", 256, "ECDSA"], ["rsa", 3072, "RSA"]] as const) {
+      const file = join(data.path, `ssh_host_${name}_key`);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const announced = new RegExp(`^host key (SHA256:\\S+) \\(${label}\\)$`, "m").exec(first.stdout());
+      assert.ok(announced, first.stdout());
+      const r = await run("ssh-keygen", ["-lf", file], { timeoutMs: 10_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout.toString(), new RegExp(`^${bits} ${announced[1].replace(/[+/]/g, "\\$&")} .*\\(${label}\\)\\n$`));
+      if (label === "ED25519") assert.equal(announced[1], first.fingerprint);
+    }
   });
 
   test("SIGTERM with an open shell session: the client is disconnected and the process exits 0", async () => {

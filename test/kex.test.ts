@@ -5,12 +5,21 @@ import assert from "node:assert/strict";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { ChaChaPolyCipher } from "../modules/ssh/cipher.js";
+import { hostKeysFor, serverOffer } from "../modules/ssh/algorithms.js";
+import { HostKeySet } from "../modules/ssh/hostkeys.js";
 import { deriveKey, negotiate, parseKexInit, writeServerKexInit, type KexInit } from "../modules/ssh/kex.js";
 import { DISCONNECT, SshError } from "../modules/ssh/messages.js";
 import { Transport } from "../modules/ssh/transport.js";
 import { SshWriter } from "../modules/ssh/wire.js";
 import { crypto as noble } from "./helpers/client.js";
 import { createNodeProvider } from "../hosts/node/crypto_node.js";
+
+const hostSeed = randomBytes(32);
+const edOnly = new HostKeySet(noble, [{ type: "ssh-ed25519", seed: hostSeed, publicKey: noble.ed25519Public(hostSeed) }]);
+const offer = serverOffer(noble, edOnly);
+/** A provider that lists no optional feature (the native provider before its hooks are in). */
+const bare = { ...noble, features: [] };
+const bareOffer = serverOffer(bare, new HostKeySet(bare, [{ type: "ssh-ed25519", seed: hostSeed, publicKey: noble.ed25519Public(hostSeed) }]));
 
 const client = (over: Partial<KexInit> = {}): KexInit => ({
   kex: ["sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org", "ext-info-c", "kex-strict-c-v00@openssh.com"],
@@ -26,42 +35,81 @@ const client = (over: Partial<KexInit> = {}): KexInit => ({
 });
 
 test("negotiation picks the client's first algorithm we support and sees ext-info / strict kex", () => {
-  const n = negotiate(client());
+  const n = negotiate(client(), offer);
   assert.equal(n.kex, "curve25519-sha256");
   assert.equal(n.hostKey, "ssh-ed25519");
-  assert.equal(n.cipherCS, "chacha20-poly1305@openssh.com");
+  assert.equal(n.cipherCS, "aes128-ctr");
+  assert.equal(n.macCS, "hmac-sha2-256-etm@openssh.com");
+  assert.equal(n.cipherSC, "chacha20-poly1305@openssh.com");
+  assert.equal(n.macSC, null, "an AEAD cipher negotiates no MAC (umac-64 is not ours and does not matter)");
   assert.equal(n.clientExtInfo, true);
   assert.equal(n.strictKex, true);
   assert.equal(n.ignoreGuess, false);
-  assert.equal(negotiate(client({ kex: ["curve25519-sha256@libssh.org", "curve25519-sha256"] })).kex, "curve25519-sha256@libssh.org");
+  assert.equal(negotiate(client({ kex: ["curve25519-sha256@libssh.org", "curve25519-sha256"] }), offer).kex, "curve25519-sha256@libssh.org");
+  // A provider without AES offers no AES-CTR: the client's second choice wins.
+  assert.equal(negotiate(client(), bareOffer).cipherCS, "chacha20-poly1305@openssh.com");
 });
 
-test("a wrong first_kex_packet_follows guess is detected (RFC 4253 7.1)", () => {
-  assert.equal(negotiate(client({ firstKexPacketFollows: true })).ignoreGuess, true);
-  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] })).ignoreGuess, false);
-  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["rsa-sha2-256", "ssh-ed25519"] })).ignoreGuess, true);
+test("a wrong first_kex_packet_follows guess is detected (RFC 4253 7.1: both sides' first algorithms must match)", () => {
+  assert.equal(negotiate(client({ firstKexPacketFollows: true }), offer).ignoreGuess, true);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["mlkem768x25519-sha256"], hostKey: ["ssh-ed25519"] }), offer).ignoreGuess, false);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["mlkem768x25519-sha256"], hostKey: ["rsa-sha2-256", "ssh-ed25519"] }), offer).ignoreGuess, true);
+  // Dropbear's case: its first kex (curve25519) is negotiated, but it is not our first, so the
+  // client takes its own guess as wrong and sends the kex packet again: we must ignore the first.
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] }), offer).ignoreGuess, true);
+  assert.equal(negotiate(client({ firstKexPacketFollows: true, kex: ["curve25519-sha256"], hostKey: ["ssh-ed25519"] }), bareOffer).ignoreGuess, false);
 });
 
 test("no common algorithm is KEY_EXCHANGE_FAILED naming what failed", () => {
   const cases: [Partial<KexInit>, string][] = [
     [{ kex: ["diffie-hellman-group1-sha1"] }, "key exchange"],
     [{ hostKey: ["ssh-rsa"] }, "host key"],
-    [{ cipherSC: ["aes256-gcm@openssh.com"] }, "server-to-client cipher"],
+    [{ cipherSC: ["aes128-cbc"] }, "server-to-client cipher"],
+    [{ cipherCS: ["aes256-ctr"], macCS: ["umac-128-etm@openssh.com"] }, "client-to-server MAC"],
     [{ compressionCS: ["zlib"] }, "compression"],
   ];
   for (const [over, word] of cases) {
-    assert.throws(() => negotiate(client(over)), (e: unknown) => e instanceof SshError && e.reason === DISCONNECT.KEY_EXCHANGE_FAILED && e.message.includes(word));
+    assert.throws(() => negotiate(client(over), offer), (e: unknown) => e instanceof SshError && e.reason === DISCONNECT.KEY_EXCHANGE_FAILED && e.message.includes(word));
   }
+  // Without AES-GCM in the provider, a GCM-only client finds nothing.
+  assert.throws(() => negotiate(client({ cipherSC: ["aes256-gcm@openssh.com"] }), bareOffer), /server-to-client cipher/);
 });
 
-test("our KEXINIT parses back and offers strict kex and ext-info", () => {
+test("our KEXINIT parses back, offers strict kex and ext-info, and follows the provider's features", () => {
   const w = new SshWriter().byte(20);
-  writeServerKexInit(w, new Uint8Array(16));
+  writeServerKexInit(w, new Uint8Array(16), offer);
   const k = parseKexInit(w.bytes());
-  assert.deepEqual(k.kex, ["curve25519-sha256", "curve25519-sha256@libssh.org", "ext-info-s", "kex-strict-s-v00@openssh.com"]);
+  assert.deepEqual(k.kex, ["mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "ext-info-s", "kex-strict-s-v00@openssh.com"]);
   assert.deepEqual(k.hostKey, ["ssh-ed25519"]);
-  assert.deepEqual(k.cipherCS, ["chacha20-poly1305@openssh.com"]);
+  assert.deepEqual(k.cipherCS, ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"]);
+  assert.deepEqual(k.macSC, ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"]);
   assert.equal(k.firstKexPacketFollows, false);
+  assert.deepEqual(offer.signatures, ["ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com"], "noble has no RSA: no rsa-sha2-* in server-sig-algs");
+
+  const b = new SshWriter().byte(20);
+  writeServerKexInit(b, new Uint8Array(16), bareOffer);
+  const kb = parseKexInit(b.bytes());
+  assert.deepEqual(kb.kex, ["curve25519-sha256", "curve25519-sha256@libssh.org", "ext-info-s", "kex-strict-s-v00@openssh.com"]);
+  assert.deepEqual(kb.cipherCS, ["chacha20-poly1305@openssh.com"]);
+  assert.deepEqual(kb.macCS, []);
+  assert.deepEqual(bareOffer.signatures, ["ssh-ed25519", "sk-ssh-ed25519@openssh.com"]);
+});
+
+test("host keys: a client that knows ssh-ed25519 is offered only that; others get every key; rekeys keep the key", () => {
+  const node = createNodeProvider();
+  const keys = new HostKeySet(node, [
+    { type: "ssh-ed25519", seed: hostSeed, publicKey: node.ed25519Public(hostSeed) },
+    { type: "ecdsa-sha2-nistp256", curve: "p256", ...node.ecGenerate!("p256") },
+    { type: "ssh-rsa", rsa: node.rsaGenerate!(2048) },
+  ]);
+  const all = serverOffer(node, keys);
+  assert.deepEqual(all.hostKey, ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"]);
+  // Go's x/crypto lists ECDSA before Ed25519: it still gets the Ed25519 key it has known.
+  assert.deepEqual(hostKeysFor(all, ["ecdsa-sha2-nistp256", "ssh-ed25519", "rsa-sha2-512"], null), ["ssh-ed25519"]);
+  assert.deepEqual(hostKeysFor(all, ["ecdsa-sha2-nistp256", "rsa-sha2-256"], null), all.hostKey);
+  assert.deepEqual(hostKeysFor(all, null, "rsa-sha2-256"), ["rsa-sha2-256"]);
+  // The noble provider cannot sign with RSA: the RSA key is not offered.
+  assert.deepEqual(serverOffer(noble, new HostKeySet(noble, keys.all().map((k) => k.key))).hostKey, ["ssh-ed25519", "ecdsa-sha2-nistp256"]);
 });
 
 test("key derivation with extension matches RFC 4253 7.2 computed with node:crypto", () => {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { DeviceApps } from "../modules/console/apps.js";
 import { MSG } from "../modules/ssh/messages.js";
+import { HostKeySet } from "../modules/ssh/hostkeys.js";
 import { ed25519PublicKeyBlob } from "../modules/ssh/keys.js";
 import { SshServer, type ServerLimits } from "../modules/ssh/server.js";
 import { SshReader } from "../modules/ssh/wire.js";
@@ -17,7 +18,7 @@ function inProcess(split: (n: number) => number, limits: Partial<ServerLimits> =
   const logs: string[] = [];
   const server = new SshServer({
     crypto,
-    hostKey: { seed: hostSeed, publicKey: crypto.ed25519Public(hostSeed) },
+    hostKeys: new HostKeySet(crypto, [{ type: "ssh-ed25519", seed: hostSeed, publicKey: crypto.ed25519Public(hostSeed) }]),
     hostName: "test",
     log: (l) => logs.push(l),
     now: () => Date.now(),

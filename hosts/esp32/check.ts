@@ -130,6 +130,13 @@ async function manifests(): Promise<string> {
   for (const f of readdirSync(hostDir)) {
     if ((f.endsWith(".ts") || f.endsWith(".c")) && f !== "check.ts" && f !== "preload-check.ts" && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
   }
+  // Every core module is in the build too (mcconfig's "dir/*" does not descend into sub-folders, so
+  // a new folder such as modules/ssh/kex needs its own line); only the node-only noble provider not.
+  const core = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? core(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [join(dir, e.name)] : []));
+  for (const f of core(join(root, "modules"))) {
+    if (!listed.has(f) && !f.endsWith("/modules/crypto/noble.ts")) throw new Error(`${f.slice(root.length + 1)} is not listed in manifest_app.json`);
+  }
   // Every native("name") the host binds must be a C function of a listed C/H file.
   const cText = [...listed].filter((f) => f.endsWith(".c") || f.endsWith(".h")).map((f) => readFileSync(f, "utf8")).join("\n");
   let natives = 0;

@@ -21,13 +21,16 @@ import { BOARD_LIMITS, SshServer, type ServerLimits } from "../../modules/ssh/se
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
-import { loadAuthorizedKeys, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
+import { loadAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 import { NetworkMonitor } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
 
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
+/** A host key that is slow to make (RSA) is made this long after start-up: Wi-Fi is up and a first
+ * client can log in with the Ed25519 key meanwhile. */
+const RSA_AFTER_BOOT_MS = 10_000;
 
 /** The board limits the QEMU firmware measures too (BOARD_LIMITS in modules/ssh/server.ts): 16 KiB
  * windows, 4 KiB channel packets and send queues, 4 connections (2 not logged in). The XS machine
@@ -62,8 +65,8 @@ export function startEsp32(): Esp32Host | null {
   }
 
   const crypto = createEsp32Crypto();
-  const hostKey = loadOrCreateHostKey(crypto, log);
-  const keys = loadAuthorizedKeys(log);
+  const hostKeys = loadOrCreateHostKeys(crypto, log);
+  const keys = loadAuthorizedKeys(crypto, log);
   const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
 
   const uarts: Esp32Uart[] = [];
@@ -78,7 +81,7 @@ export function startEsp32(): Esp32Host | null {
   const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
   const { ssh, files, serial } = createDevice({
     crypto,
-    hostKey,
+    hostKeys: hostKeys.keys,
     hostName: `esp32 (${config.hostname})`,
     log,
     now: () => Time.ticks,
@@ -101,7 +104,15 @@ export function startEsp32(): Esp32Host | null {
     online: (address) => log(`ssh: listening on ${address}:${config.sshPort} (ssh console@${config.hostname}.local)`),
   });
 
-  log(`host key ${ssh.fingerprint} (ED25519)`);
+  for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
+  if (hostKeys.pending.length > 0) {
+    // RSA's prime search holds the XS thread for seconds: after start-up, not before the first
+    // connection can be served.
+    Timer.set(() => {
+      hostKeys.makeLater();
+      for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
+    }, RSA_AFTER_BOOT_MS);
+  }
   log(`flash ${config.fs} at ${config.fileRoot}: ${store.capacity} bytes, ${store.used()} used`);
   if (serial) for (const b of serial.bridges) log(`uart ${b.port.name}: ${b.port.description}`);
   log(`authorized keys: ${keys.length}${passwordHash ? ", password login on" : ""}`);

@@ -1,7 +1,9 @@
 // The ESP32's persistent secrets and keys:
-// - the Ed25519 host key: its 32-byte seed, made on first boot from esp_fill_random (through the
-//   native random hook) and kept in NVS with Moddable's Preference module (blobs up to 4000 bytes,
-//   names up to 15 characters); the public key is derived from it at each start;
+// - the host keys, made on first boot from esp_fill_random (through the native random hook) and
+//   kept in NVS with Moddable's Preference module (blobs up to 4000 bytes, names up to 15
+//   characters): Ed25519 always (boards from before kept its 32-byte seed, which still loads); ECDSA
+//   P-256 and RSA 3072 when the native provider lists what they need, RSA made after boot because
+//   its prime search takes a while (an openssh-key-v1 RSA-3072 file is ~1.8 KB);
 // - authorized keys: certs/authorized_keys, built into the image as a data resource (see the
 //   manifest's "data"); changing them means rebuilding;
 // - the password of user "console", only when no key is authorized: made on first boot, shown
@@ -11,13 +13,20 @@ import Preference from "preference";
 import Resource from "Resource";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
+import { loadHostKeys, type HostKeyKind, type LoadedHostKeys } from "../../modules/ssh/hostkeys.js";
 import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { usableUserKeys } from "../../modules/ssh/signature.js";
 import { hashPassword } from "../../modules/ssh/password.js";
 import { utf8Decode } from "../../modules/ssh/wire.js";
 
 /** NVS namespace and keys (15 characters at most each). */
 export const PREF_DOMAIN = "sshconsole";
-const PREF_HOST_KEY = "hostkey";
+/** NVS keys of the host keys, by type ("hostkey" is the one boards have had from the start). */
+const PREF_HOST_KEYS: Record<HostKeyKind["type"], string> = {
+  "ssh-ed25519": "hostkey",
+  "ecdsa-sha2-nistp256": "hostkey_ecdsa",
+  "ssh-rsa": "hostkey_rsa",
+};
 const PREF_PASSWORD = "pwhash";
 /** The data resource mcconfig builds from certs/authorized_keys. */
 export const AUTHORIZED_KEYS_RESOURCE = "authorized_keys";
@@ -27,28 +36,26 @@ export const ESP32_PASSWORD_ITERATIONS = 2000;
 const GENERATED_PASSWORD_LENGTH = 20;
 const PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789A";
 
-export interface HostKey {
-  seed: Uint8Array;
-  publicKey: Uint8Array;
+/** Loads the host keys from NVS, making those missing; RSA is left for makeLater() (after boot). */
+export function loadOrCreateHostKeys(crypto: CryptoProvider, log: (line: string) => void): LoadedHostKeys {
+  return loadHostKeys(crypto, {
+    where: "NVS",
+    load(type) {
+      const stored = Preference.get(PREF_DOMAIN, PREF_HOST_KEYS[type]);
+      return stored instanceof ArrayBuffer ? new Uint8Array(stored) : null;
+    },
+    save(type, bytes, key) {
+      // Ed25519 as its bare 32-byte seed, the form boards have always kept (an older image still
+      // reads it after a downgrade); the other types as openssh-key-v1 files.
+      const keep = key.type === "ssh-ed25519" ? key.seed : bytes;
+      Preference.set(PREF_DOMAIN, PREF_HOST_KEYS[type], keep.slice().buffer as ArrayBuffer);
+    },
+  }, log, { deferSlow: true });
 }
 
-/** Loads the host key seed from NVS, or makes and stores one. */
-export function loadOrCreateHostKey(crypto: CryptoProvider, log: (line: string) => void): HostKey {
-  const stored = Preference.get(PREF_DOMAIN, PREF_HOST_KEY);
-  if (stored instanceof ArrayBuffer && stored.byteLength === 32) {
-    const seed = new Uint8Array(stored);
-    return { seed, publicKey: crypto.ed25519Public(seed) };
-  }
-  if (stored !== undefined) log("NVS host key is malformed: making a new one (clients will see a changed host key)");
-  const seed = new Uint8Array(32);
-  crypto.randomBytes(seed);
-  Preference.set(PREF_DOMAIN, PREF_HOST_KEY, seed.buffer.slice(0));
-  log("generated a new Ed25519 host key (kept in NVS)");
-  return { seed, publicKey: crypto.ed25519Public(seed) };
-}
-
-/** The ssh-ed25519 keys of the built-in authorized_keys (other key types are reported and skipped). */
-export function loadAuthorizedKeys(log: (line: string) => void): AllowedKey[] {
+/** The keys of the built-in authorized_keys this provider can verify (others are reported and
+ * skipped). */
+export function loadAuthorizedKeys(crypto: CryptoProvider, log: (line: string) => void): AllowedKey[] {
   if (!Resource.exists(AUTHORIZED_KEYS_RESOURCE)) {
     log(`no ${AUTHORIZED_KEYS_RESOURCE} resource in the image`);
     return [];
@@ -58,10 +65,9 @@ export function loadAuthorizedKeys(log: (line: string) => void): AllowedKey[] {
   const text = utf8Decode(new Uint8Array(resource.slice(0, length)));
   const parsed = parseAuthorizedKeys(text);
   for (const e of parsed.errors) log(`${AUTHORIZED_KEYS_RESOURCE}: ${e}`);
-  const keys = parsed.keys.filter((k) => k.type === "ssh-ed25519");
-  const skipped = parsed.keys.length - keys.length;
-  if (skipped > 0) log(`${AUTHORIZED_KEYS_RESOURCE}: ${skipped} key(s) of types other than ssh-ed25519 ignored`);
-  return keys;
+  const { usable, notes } = usableUserKeys(crypto, parsed.keys);
+  for (const n of notes) log(`${AUTHORIZED_KEYS_RESOURCE}: ${n}`);
+  return usable;
 }
 
 /** The stored password hash; with no keys and no hash yet, makes a password, announces it once and

@@ -1,6 +1,7 @@
 // Command line of the node host.
 
 import { parseBaud } from "../../modules/console/uart.js";
+import { hostKeyKindByName } from "../../modules/ssh/hostkeys.js";
 import { DEFAULT_LISTEN, parseListen, startNodeServer, type NodeServerOptions } from "./server.js";
 
 const USAGE = `usage: npm start -- [options]
@@ -17,6 +18,8 @@ const USAGE = `usage: npm start -- [options]
   --flash-dirs              flash store with directories (LittleFS-like; default flat like SPIFFS)
   --max-connections N       connections at once (default 16)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
+  --host-keys LIST          host key types to use, e.g. ecdsa,rsa (default ed25519,ecdsa,rsa: all
+                            the provider can sign with; a client that knows Ed25519 gets Ed25519)
   --banner TEXT             text shown before login
   --help                    this text`;
 
@@ -71,6 +74,15 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         const v = value();
         if (v !== "node" && v !== "noble") throw new Error(`--crypto takes node or noble, not "${v}"`);
         o.crypto = v;
+        break;
+      }
+      case "--host-keys": {
+        const names = value().split(",");
+        o.hostKeyTypes = names.map((n) => {
+          const k = hostKeyKindByName(n.trim());
+          if (!k) throw new Error(`--host-keys takes ed25519, ecdsa and rsa, not "${n}"`);
+          return k.type;
+        });
         break;
       }
       case "--help": case "-h":

@@ -9,10 +9,19 @@
 //   (noble's RFC 8032 strict mode rejects these; OpenSSL alone would accept e.g. the identity key
 //   with the signature (identity, 0) for any message, so we reject them before asking OpenSSL);
 // - chacha20 carries the 64-bit block counter from word 12 into word 13, like OpenSSL.
+//
+// The optional primitives (provider.ts) come from node:crypto too: SHA-384, HMAC, AES-GCM and
+// AES-CTR, ECDH and ECDSA on P-256/384/521, RSA PKCS #1 v1.5 signatures and key generation. Node
+// has no ML-KEM: ML-KEM-768 comes from @noble/post-quantum, as in the noble provider.
 
 import {
+  constants as cryptoConstants,
   createCipheriv,
+  createDecipheriv,
+  createECDH,
   createHash,
+  createHmac as nodeCreateHmac,
+  generateKeyPairSync,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
@@ -22,8 +31,11 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
-import type { CryptoProvider } from '../../modules/crypto/provider.js';
-import { checkChachaArgs } from '../../modules/crypto/noble.js';
+import type {
+  AesCtrStream, AesGcmKey, CryptoFeature, CryptoProvider, EcCurve, EcKeyPair, HmacKey, RsaPrivateKey, RsaPublicKey,
+} from '../../modules/crypto/provider.js';
+import { EC_FIELD_BYTES, checkChachaArgs } from '../../modules/crypto/noble.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305Fast } from './poly1305.js';
 
@@ -169,15 +181,183 @@ export async function loadNodeProvider(): Promise<CryptoProvider> {
   return createNodeProvider(await loadSodiumPoly1305());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Optional primitives over node:crypto
+
+const NODE_FEATURES: readonly CryptoFeature[] = Object.freeze([
+  'sha384', 'hmac-sha256', 'hmac-sha512', 'aes-gcm', 'aes-ctr',
+  'ecdh-p256', 'ecdh-p384', 'ecdh-p521', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521',
+  'rsa', 'rsa-generate', 'mlkem768',
+] as CryptoFeature[]);
+
+/** OpenSSL's names of the curves, for createECDH and JWK. */
+const EC_NAMES: Record<EcCurve, { ecdh: string; jwk: string; hash: string; order: bigint }> = {
+  p256: { ecdh: 'prime256v1', jwk: 'P-256', hash: 'sha256', order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n },
+  p384: { ecdh: 'secp384r1', jwk: 'P-384', hash: 'sha384',
+    order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n },
+  p521: { ecdh: 'secp521r1', jwk: 'P-521', hash: 'sha512',
+    order: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n },
+};
+
+function ecNames(curve: EcCurve) {
+  const n = EC_NAMES[curve];
+  if (!n) throw new RangeError(`unknown curve ${String(curve)}`);
+  return n;
+}
+
+/** Left-pads (or checks) a big-endian integer to `size` bytes. */
+function fixed(b: Uint8Array, size: number): Uint8Array {
+  if (b.length === size) return plain(b);
+  let start = 0;
+  while (start < b.length - size && b[start] === 0) start++;
+  if (b.length - start > size) throw new RangeError('integer longer than its field');
+  const out = new Uint8Array(size);
+  out.set(b.subarray(start), size - (b.length - start));
+  return out;
+}
+
+function bigFrom(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
+}
+
+function checkScalar(curve: EcCurve, d: Uint8Array): void {
+  if (d.length !== EC_FIELD_BYTES[curve]) throw new RangeError(`${curve}: private key must be ${EC_FIELD_BYTES[curve]} bytes`);
+  const v = bigFrom(d);
+  if (v === 0n || v >= ecNames(curve).order) throw new RangeError(`${curve}: private key out of range`);
+}
+
+const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+/** An unsigned big-endian integer from JWK base64url, without leading zero bytes (RFC 8017). */
+function unb64u(s: unknown): Uint8Array {
+  const b = plain(Buffer.from(String(s), 'base64url'));
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.slice(i);
+}
+
+function isUncompressed(curve: EcCurve, point: Uint8Array): boolean {
+  return point.length === 1 + 2 * EC_FIELD_BYTES[curve] && point[0] === 4;
+}
+
+/** An EC public KeyObject from an uncompressed point (OpenSSL checks that it is on the curve). */
+function ecPublicKey(curve: EcCurve, point: Uint8Array): KeyObject {
+  const size = EC_FIELD_BYTES[curve];
+  return createPublicKey({
+    key: { kty: 'EC', crv: ecNames(curve).jwk, x: b64u(point.subarray(1, 1 + size)), y: b64u(point.subarray(1 + size)) },
+    format: 'jwk',
+  });
+}
+
+/** Cache key for variable-length key material: the bytes as hex (host keys are few and long-lived). */
+const keyId = (parts: Uint8Array[]): string => parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length).toString('hex')).join(':');
+
+/** A few KeyObjects for the keys used again and again (host keys sign at every kex). */
+class KeyObjectCache {
+  private readonly map = new Map<string, KeyObject>();
+  constructor(private readonly size: number) {}
+  get(id: string, make: () => KeyObject): KeyObject {
+    let k = this.map.get(id);
+    if (k) return k;
+    k = make();
+    if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(id, k);
+    return k;
+  }
+}
+
+class NodeHmac implements HmacKey {
+  readonly size: number;
+  private readonly key: Buffer;
+  private readonly seq4 = Buffer.alloc(4);
+  constructor(private readonly hash: 'sha256' | 'sha512', key: Uint8Array) {
+    if (hash !== 'sha256' && hash !== 'sha512') throw new RangeError(`hmac: unknown hash ${String(hash)}`);
+    this.size = hash === 'sha256' ? 32 : 64;
+    this.key = Buffer.from(key);
+  }
+  mac(seq: number, buf: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
+    // node:crypto has no reusable keyed HMAC: one Hmac object per packet (OpenSSL reuses its pads).
+    this.seq4.writeUInt32BE(seq >>> 0, 0);
+    const h = nodeCreateHmac(this.hash, this.key);
+    h.update(this.seq4);
+    h.update(buf.subarray(off, off + len));
+    out.set(h.digest(), outOff);
+  }
+  dispose(): void {
+    this.key.fill(0);
+  }
+}
+
+class NodeAesGcm implements AesGcmKey {
+  private readonly key: Buffer;
+  private readonly algorithm: 'aes-128-gcm' | 'aes-256-gcm';
+  constructor(key: Uint8Array) {
+    if (key.length !== 16 && key.length !== 32) throw new RangeError('aes-gcm: key must be 16 or 32 bytes');
+    this.key = Buffer.from(key);
+    this.algorithm = key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm';
+  }
+  seal(iv: Uint8Array, buf: Uint8Array, off: number, len: number): void {
+    const c = createCipheriv(this.algorithm, this.key, iv);
+    c.setAAD(buf.subarray(off, off + 4));
+    const body = c.update(buf.subarray(off + 4, off + 4 + len));
+    c.final();
+    buf.set(body, off + 4);
+    buf.set(c.getAuthTag(), off + 4 + len);
+  }
+  open(iv: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
+    const d = createDecipheriv(this.algorithm, this.key, iv);
+    d.setAAD(buf.subarray(off, off + 4));
+    d.setAuthTag(buf.subarray(off + 4 + len, off + 4 + len + 16));
+    const body = d.update(buf.subarray(off + 4, off + 4 + len));
+    try {
+      d.final(); // throws when the tag does not match: then nothing is written back
+    } catch {
+      return false;
+    }
+    buf.set(body, off + 4);
+    return true;
+  }
+  dispose(): void {
+    this.key.fill(0);
+  }
+}
+
+class NodeAesCtr implements AesCtrStream {
+  private readonly cipher: ReturnType<typeof createCipheriv>;
+  constructor(key: Uint8Array, iv: Uint8Array) {
+    if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError('aes-ctr: key must be 16, 24 or 32 bytes');
+    if (iv.length !== 16) throw new RangeError('aes-ctr: iv must be 16 bytes');
+    // One OpenSSL context for the life of the key: it keeps the counter and a partial block.
+    this.cipher = createCipheriv(`aes-${key.length * 8}-ctr`, key, iv);
+  }
+  process(buf: Uint8Array, off: number, len: number): void {
+    if (len > 0) buf.set(this.cipher.update(buf.subarray(off, off + len)), off);
+  }
+  dispose(): void {
+    this.cipher.final();
+  }
+}
+
+function ecPublicPoint(curve: EcCurve, privateKey: Uint8Array): Uint8Array {
+  checkScalar(curve, privateKey);
+  const e = createECDH(ecNames(curve).ecdh);
+  e.setPrivateKey(privateKey);
+  return plain(e.getPublicKey());
+}
+
+function rsaPrivateJwk(k: RsaPrivateKey) {
+  return { kty: 'RSA', n: b64u(k.n), e: b64u(k.e), d: b64u(k.d), p: b64u(k.p), q: b64u(k.q), dp: b64u(k.dp), dq: b64u(k.dq), qi: b64u(k.qi) };
+}
+
 export function createNodeProvider(poly1305: (key: Uint8Array, message: Uint8Array, out: Uint8Array) => void = poly1305Fast): CryptoProvider {
   const edPrivate = new KeyCache(2, (seed) => importPrivate('Ed25519', seed));
   const edPublic = new KeyCache(2, (pub) => importPublic('Ed25519', pub));
   const xPrivate = new KeyCache(2, (scalar) => importPrivate('X25519', scalar));
   const iv = Buffer.alloc(16);
+  const keyObjects = new KeyObjectCache(8);
 
   return {
     name: 'node',
-    features: [],
+    features: NODE_FEATURES,
 
     randomBytes(out: Uint8Array): void {
       randomFillSync(out);
@@ -241,5 +421,86 @@ export function createNodeProvider(poly1305: (key: Uint8Array, message: Uint8Arr
     },
 
     poly1305,
+
+    sha384: (data) => plain(oneShotHash('sha384', data)),
+    createHmac: (hash, key) => new NodeHmac(hash, key),
+    createAesGcm: (key) => new NodeAesGcm(key),
+    createAesCtr: (key, iv) => new NodeAesCtr(key, iv),
+
+    ecGenerate(curve: EcCurve): EcKeyPair {
+      const e = createECDH(ecNames(curve).ecdh);
+      e.generateKeys();
+      return { privateKey: fixed(e.getPrivateKey(), EC_FIELD_BYTES[curve]), publicKey: plain(e.getPublicKey()) };
+    },
+    ecPublic: ecPublicPoint,
+    ecdh(curve: EcCurve, privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+      checkScalar(curve, privateKey);
+      if (!isUncompressed(curve, peerPublic)) throw new Error('ecdh: invalid public key');
+      const e = createECDH(ecNames(curve).ecdh);
+      e.setPrivateKey(privateKey);
+      try {
+        // OpenSSL decodes the point and refuses one that is not on the curve.
+        return fixed(e.computeSecret(peerPublic), EC_FIELD_BYTES[curve]);
+      } catch {
+        throw new Error('ecdh: invalid public key');
+      }
+    },
+    ecdsaSign(curve: EcCurve, privateKey: Uint8Array, message: Uint8Array): Uint8Array {
+      const names = ecNames(curve);
+      const key = keyObjects.get('ec:' + curve + ':' + keyId([privateKey]), () => {
+        const pub = ecPublicPoint(curve, privateKey);
+        const size = EC_FIELD_BYTES[curve];
+        return createPrivateKey({
+          key: { kty: 'EC', crv: names.jwk, d: b64u(privateKey), x: b64u(pub.subarray(1, 1 + size)), y: b64u(pub.subarray(1 + size)) },
+          format: 'jwk',
+        });
+      });
+      return plain(nodeSign(names.hash, message, { key, dsaEncoding: 'ieee-p1363' }));
+    },
+    ecdsaVerify(curve: EcCurve, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+      if (!isUncompressed(curve, publicKey) || signature.length !== 2 * EC_FIELD_BYTES[curve]) return false;
+      try {
+        const key = ecPublicKey(curve, publicKey);
+        return nodeVerify(ecNames(curve).hash, message, { key, dsaEncoding: 'ieee-p1363' }, signature);
+      } catch {
+        return false;
+      }
+    },
+
+    rsaSign(hash: 'sha256' | 'sha512', key: RsaPrivateKey, message: Uint8Array): Uint8Array {
+      const k = keyObjects.get('rsa:' + keyId([key.n, key.d]), () => createPrivateKey({ key: rsaPrivateJwk(key), format: 'jwk' }));
+      return plain(nodeSign(hash, message, { key: k, padding: cryptoConstants.RSA_PKCS1_PADDING }));
+    },
+    rsaVerify(hash: 'sha256' | 'sha512', key: RsaPublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+      if (hash !== 'sha256' && hash !== 'sha512') return false;
+      let n = 0;
+      while (n < key.n.length && key.n[n] === 0) n++;
+      if (signature.length !== key.n.length - n) return false;
+      try {
+        const k = createPublicKey({ key: { kty: 'RSA', n: b64u(key.n), e: b64u(key.e) }, format: 'jwk' });
+        return nodeVerify(hash, message, { key: k, padding: cryptoConstants.RSA_PKCS1_PADDING }, signature);
+      } catch {
+        return false;
+      }
+    },
+    rsaGenerate(bits: number): RsaPrivateKey {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
+      const j = privateKey.export({ format: 'jwk' });
+      return { n: unb64u(j.n), e: unb64u(j.e), d: unb64u(j.d), p: unb64u(j.p), q: unb64u(j.q), dp: unb64u(j.dp), dq: unb64u(j.dq), qi: unb64u(j.qi) };
+    },
+
+    mlkem768Encapsulate(publicKey: Uint8Array, randomness?: Uint8Array): { ciphertext: Uint8Array; sharedSecret: Uint8Array } {
+      if (publicKey.length !== 1184) throw new Error('mlkem768: invalid public key');
+      const m = randomness ?? new Uint8Array(32);
+      if (!randomness) randomFillSync(m);
+      try {
+        const r = ml_kem768.encapsulate(publicKey, m);
+        return { ciphertext: r.cipherText, sharedSecret: r.sharedSecret };
+      } catch {
+        throw new Error('mlkem768: invalid public key');
+      } finally {
+        if (!randomness) m.fill(0);
+      }
+    },
   };
 }

@@ -1,50 +1,60 @@
-// The node host's persistent state in the data directory: the host key (OpenSSH format, mode 0600),
-// authorized_keys (re-read when it changes), and the password hash for user `console`.
+// The node host's persistent state in the data directory: the host keys (OpenSSH key files, mode
+// 0600: Ed25519, ECDSA P-256, RSA 3072, each made on first start), authorized_keys (re-read when it
+// changes), and the password hash for user `console`.
 
-import { randomFillSync, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
-import { decodeOpenSshPrivateKey, ed25519PublicKeyBlob, encodeOpenSshPrivateKey, formatPublicKeyLine, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { loadHostKeys, type HostKeyKind, type HostKeySet, type HostKeyStore } from "../../modules/ssh/hostkeys.js";
+import { formatPublicKeyLine, parseAuthorizedKeys, pemUnwrap, pemWrap, publicKeyBlob } from "../../modules/ssh/keys.js";
+import { usableUserKeys } from "../../modules/ssh/signature.js";
 import { hashPassword } from "../../modules/ssh/password.js";
 
-export const HOST_KEY_FILE = "ssh_host_ed25519_key";
+/** The host key files, named as OpenSSH's sshd names them (ssh-keygen -A). */
+export const HOST_KEY_FILES: Readonly<Record<HostKeyKind["type"], string>> = {
+  "ssh-ed25519": "ssh_host_ed25519_key",
+  "ecdsa-sha2-nistp256": "ssh_host_ecdsa_key",
+  "ssh-rsa": "ssh_host_rsa_key",
+};
+export const HOST_KEY_FILE = HOST_KEY_FILES["ssh-ed25519"];
 export const PASSWORD_HASH_FILE = "password_hash";
 /** Length of a generated password: 20 characters of a 32-symbol alphabet, 100 bits. */
 const GENERATED_PASSWORD_LENGTH = 20;
 const PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789A";
+const HOST_KEY_COMMENT = "esp-ssh-console host key";
 
-export interface HostKey {
-  seed: Uint8Array;
-  publicKey: Uint8Array;
+/** Host keys as OpenSSH key files in DIR (mode 0600, with a .pub beside each): ssh-keygen reads
+ * them, and keys made by ssh-keygen -A work too. */
+export function hostKeyFiles(dir: string): HostKeyStore {
+  mkdirSync(dir, { recursive: true });
+  return {
+    where: dir,
+    load(type) {
+      const path = join(dir, HOST_KEY_FILES[type]);
+      return existsSync(path) ? pemUnwrap(readFileSync(path, "utf8")) : null;
+    },
+    save(type, bytes, key) {
+      const path = join(dir, HOST_KEY_FILES[type]);
+      writeFileSync(path, pemWrap(bytes), { mode: 0o600 });
+      chmodSync(path, 0o600);
+      writeFileSync(path + ".pub", formatPublicKeyLine(publicKeyBlob(key), HOST_KEY_COMMENT) + "\n", { mode: 0o644 });
+    },
+  };
 }
 
-/** Loads DIR/ssh_host_ed25519_key, or generates it on first start (and its .pub beside it). */
-export function loadOrCreateHostKey(dir: string, crypto: CryptoProvider, log: (l: string) => void): HostKey {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, HOST_KEY_FILE);
-  if (existsSync(path)) {
-    const key = decodeOpenSshPrivateKey(readFileSync(path, "utf8"));
-    return { seed: key.seed, publicKey: key.publicKey };
-  }
-  const seed = new Uint8Array(32);
-  randomFillSync(seed);
-  const publicKey = crypto.ed25519Public(seed);
-  const check = new Uint32Array(1);
-  randomFillSync(check);
-  writeFileSync(path, encodeOpenSshPrivateKey(seed, publicKey, "esp-ssh-console host key", check[0]), { mode: 0o600 });
-  chmodSync(path, 0o600);
-  writeFileSync(path + ".pub", formatPublicKeyLine(ed25519PublicKeyBlob(publicKey), "esp-ssh-console host key") + "\n", { mode: 0o644 });
-  log(`generated host key ${path}`);
-  return { seed, publicKey };
+/** Loads the host keys in DIR, making those missing (the node host makes RSA at once: ~0.1-1 s).
+ * `types`: only these kinds (default all the provider can sign with). */
+export function loadOrCreateHostKeys(dir: string, crypto: CryptoProvider, log: (l: string) => void, types?: readonly HostKeyKind["type"][]): HostKeySet {
+  return loadHostKeys(crypto, hostKeyFiles(dir), log, { types }).keys;
 }
 
 /** authorized_keys, re-read whenever its size or mtime changes (adding a key needs no restart). */
 export class AuthorizedKeysFile {
   private stamp = "";
   private keys: AllowedKey[] = [];
-  constructor(readonly path: string, private readonly log: (l: string) => void) {}
+  constructor(readonly path: string, private readonly crypto: CryptoProvider, private readonly log: (l: string) => void) {}
 
   get(): AllowedKey[] {
     let stamp = "missing";
@@ -60,9 +70,9 @@ export class AuthorizedKeysFile {
       if (stamp !== "missing") {
         const parsed = parseAuthorizedKeys(readFileSync(this.path, "utf8"));
         for (const e of parsed.errors) this.log(`${this.path}: ${e}`);
-        this.keys = parsed.keys.filter((k) => k.type === "ssh-ed25519");
-        const skipped = parsed.keys.length - this.keys.length;
-        if (skipped > 0) this.log(`${this.path}: ${skipped} key(s) of types other than ssh-ed25519 ignored`);
+        const { usable, notes } = usableUserKeys(this.crypto, parsed.keys);
+        this.keys = usable;
+        for (const n of notes) this.log(`${this.path}: ${n}`);
       }
     }
     return this.keys;

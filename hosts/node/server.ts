@@ -16,7 +16,7 @@ import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
 import { DirectoryFlashStore } from "./flash.js";
-import { AuthorizedKeysFile, loadOrCreateHostKey, loadOrCreatePasswordHash } from "./keystore.js";
+import { AuthorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
@@ -29,6 +29,10 @@ export interface NodeServerOptions {
   dataDir?: string;
   authorizedKeys?: string;
   crypto?: "node" | "noble";
+  /** A provider to use instead (embedding, tests: e.g. one that lists fewer features). */
+  cryptoProvider?: CryptoProvider;
+  /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
+  hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
   banner?: string;
   /** UARTs as NAME=SPEC or SPEC (named uart0, uart1, ...): sim, null, pty, /dev/ttyUSB0,
@@ -91,9 +95,9 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
-  const crypto = await loadCrypto(options.crypto);
-  const hostKey = loadOrCreateHostKey(dataDir, crypto, log);
-  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), log);
+  const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto));
+  const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
+  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
   const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
@@ -111,7 +115,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   }
   const { ssh, apps, files, serial } = createDevice({
     crypto,
-    hostKey,
+    hostKeys,
     hostName: `node (${hostname()})`,
     log,
     now: () => Date.now(),
@@ -142,7 +146,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const timer = setInterval(() => ssh.tick(), TICK_MS);
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
-  announce(`host key ${ssh.fingerprint} (ED25519)`);
+  for (const line of ssh.hostKeyLines()) announce(`host key ${line}`);
   announce(`flash ${join(dataDir, "flash")}: ${store.capacity} bytes, ${store.used()} used, ${store.directories ? "directories" : "flat"}`);
   for (const u of uarts) announce(`uart ${u.name}: ${u.description} (ssh ${u === uarts[0] ? "console or " : ""}${u.name}@host)`);
 

@@ -7,7 +7,9 @@
 //   UART       the ns16550 as the serial console's UART, uart.ts (the log is on semihosting)
 //   files      the flash store: modules/files/flashfs.ts on the NOR flash QEMU keeps in DATA/flash.img
 //              (flash.ts); a 64 KiB store in RAM (ramstore.ts) when QEMU was started without it
-//   host key   made on first boot and kept in the flash store (a reserved name, reserved.ts)
+//   host keys  made on first boot and kept in the flash store (reserved names, reserved.ts): Ed25519
+//              always; ECDSA P-256 and RSA 3072 when the native provider lists what they need
+//              (RSA made after boot, see loadHostKeys)
 //   keys       the authorized_keys text the run script loads into guest memory (DIR/authorized_keys),
 //              baked into the flash store; later boots without one use the stored copy
 //   log        print() -> the console log; "ssh: listening on port 22" tells run.ts the server is up
@@ -19,7 +21,9 @@ import { createDevice } from "../../modules/console/device.js";
 import { BOARD_TRANSFER_LENGTH } from "../../modules/files/files.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
+import { loadHostKeys, type HostKeyKind, type HostKeyStore } from "../../modules/ssh/hostkeys.js";
 import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
+import { usableUserKeys } from "../../modules/ssh/signature.js";
 import { hashPassword } from "../../modules/ssh/password.js";
 import { BOARD_LIMITS, type ServerLimits } from "../../modules/ssh/server.js";
 import { utf8Decode } from "../../modules/ssh/wire.js";
@@ -51,12 +55,20 @@ const atModules = board.memory(true);
 /** Instructions retired when each connection was accepted (by remote address), so the log can say
  * what its key exchange and login cost (exact under `-icount shift=0`). */
 const acceptedAt = new Map<string, [number, number]>();
+/** The events of a connection whose log lines get the instructions spent since its accept. Matched
+ * with string methods, not a regular expression: XS lends a regular expression's backtracking
+ * scratch the free end of its stack, which would read as XS stack use in the figures above. */
+const TIMED = ["kex ", "user ", "disconnect", "client disconnected", "connection closed"];
 const log = (line: string) => {
-  const m = /^(\S+): (kex |user .* logged in|disconnect|client disconnected|connection closed)/.exec(line);
-  const start = m ? acceptedAt.get(m[1]) : undefined;
+  const sep = line.indexOf(": ");
+  const remote = sep > 0 && line.lastIndexOf(" ", sep) < 0 ? line.slice(0, sep) : "";
+  const rest = line.slice(sep + 2);
+  let event = "";
+  for (const e of TIMED) if (rest.startsWith(e) && (e !== "user " || rest.indexOf(" logged in") > 0)) event = e;
+  const start = remote && event ? acceptedAt.get(remote) : undefined;
   if (start !== undefined) {
     line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time]`;
-    if (!/^\S+: (kex |user )/.test(line)) acceptedAt.delete(m![1]);
+    if (event !== "kex " && event !== "user ") acceptedAt.delete(remote);
   }
   print(line);
 };
@@ -76,18 +88,21 @@ if ((globalThis as { nativeFlash?: unknown }).nativeFlash) {
   log(`flash: no flash bank: TEMPORARY store in RAM, ${raw.capacity} bytes, flat (lost at reboot)`);
 }
 
-// ---- host key: made once, kept in the store ----
-function loadOrCreateHostKey(): { seed: Uint8Array; publicKey: Uint8Array } {
-  const stored = readReserved(raw, HOST_KEY_FILE, 64);
-  if (stored && stored.length === 32) return { seed: stored, publicKey: crypto.ed25519Public(stored) };
-  if (stored) log("host key: the stored one is malformed: making a new one (clients will see a changed host key)");
-  const seed = new Uint8Array(32);
-  crypto.randomBytes(seed);
-  writeReserved(raw, HOST_KEY_FILE, seed);
-  log(persistent ? "host key: generated on first boot, kept in the flash store" : "host key: generated for this boot (no flash: it changes at every boot)");
-  return { seed, publicKey: crypto.ed25519Public(seed) };
-}
-const hostKey = loadOrCreateHostKey();
+// ---- host keys: made once, kept in the store ----
+const HOST_KEY_FILES: Record<HostKeyKind["type"], string> = {
+  "ssh-ed25519": HOST_KEY_FILE,
+  "ecdsa-sha2-nistp256": `${RESERVED_PREFIX}hostkey-ecdsa`,
+  "ssh-rsa": `${RESERVED_PREFIX}hostkey-rsa`,
+};
+/** Bytes a stored host key file may have: an RSA-16384 key file is below 10 KB. */
+const MAX_HOST_KEY_FILE = 10 * 1024;
+const hostKeyStore: HostKeyStore = {
+  where: persistent ? "the flash store" : "RAM (no flash: it changes at every boot)",
+  load: (type) => readReserved(raw, HOST_KEY_FILES[type], MAX_HOST_KEY_FILE),
+  save: (type, bytes) => writeReserved(raw, HOST_KEY_FILES[type], bytes),
+};
+// RSA key generation takes long on a board: it is made after the server is up (deferSlow).
+const hostKeys = loadHostKeys(crypto, hostKeyStore, (l) => log(`host key: ${l}`), { deferSlow: true });
 
 // ---- authorized keys: loaded by the run script, baked into the store ----
 function loadAuthorizedKeys(): AllowedKey[] {
@@ -109,8 +124,8 @@ function loadAuthorizedKeys(): AllowedKey[] {
   }
   const parsed = parseAuthorizedKeys(utf8Decode(bytes));
   for (const e of parsed.errors) log(`authorized_keys: ${e}`);
-  const keys = parsed.keys.filter((k) => k.type === "ssh-ed25519");
-  if (keys.length < parsed.keys.length) log(`authorized_keys: ${parsed.keys.length - keys.length} key(s) of other types than ssh-ed25519 ignored`);
+  const { usable: keys, notes } = usableUserKeys(crypto, parsed.keys);
+  for (const n of notes) log(`authorized_keys: ${n}`);
   log(`authorized_keys: ${keys.length} key(s)`);
   return keys;
 }
@@ -138,7 +153,7 @@ if (board.logOnUart()) {
 const started = performance.now();
 const { ssh, apps } = createDevice({
   crypto,
-  hostKey,
+  hostKeys: hostKeys.keys,
   hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
   log,
   now: () => performance.now(),
@@ -169,7 +184,14 @@ new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [boa
 setInterval(() => ssh.tick(), TICK_MS);
 
 const m = board.memory(true);
-log(`host key ${ssh.fingerprint} (ED25519)`);
+for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
+if (hostKeys.pending.length > 0) {
+  // After the listening line: connections are served with the keys there are meanwhile.
+  setTimeout(() => {
+    hostKeys.makeLater();
+    for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
+  }, 0);
+}
 log(`memory after modules: XS chunks ${atModules.chunks} B, slots ${atModules.slots} (live), keys ${atModules.keys}, XS stack ${atModules.stackNow} slots in use`);
 log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots} (live), keys ${m.keys}, XS stack peak ${m.stackPeakSlots} slots, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
 log(`ssh: listening on port ${SSH_PORT}`);

@@ -119,7 +119,7 @@ export function builtinCommands(table: CommandTable): CommandTable {
   });
   table.register({
     name: "info",
-    summary: "version, host, uptime, sessions, host key fingerprint",
+    summary: "version, host, uptime, sessions, host key fingerprints",
     run: (ctx) => {
       const s = ctx.server;
       const sessions = s.sessions();
@@ -128,7 +128,7 @@ export function builtinCommands(table: CommandTable): CommandTable {
         `host: ${s.host}`,
         `uptime: ${formatUptime(s.now() - s.startedAt)}`,
         `crypto: ${s.cryptoName}`,
-        `host key: ${s.hostKeyFingerprint}`,
+        ...s.hostKeys().map((k) => `host key: ${k}`),
         `sessions: ${sessions.length}`,
         ...sessions.map((l) => `  ${l}`),
         ...table.infoSections.flatMap((section) => section()),

@@ -8,6 +8,7 @@ import { installFiles } from "../files/commands.js";
 import { Files } from "../files/files.js";
 import type { FlashStore } from "../files/store.js";
 import type { AllowedKey } from "../ssh/auth.js";
+import type { HostKeySet } from "../ssh/hostkeys.js";
 import { SshServer, type ServerLimits } from "../ssh/server.js";
 import { DeviceApps } from "./apps.js";
 import { SerialConsole } from "./console.js";
@@ -16,7 +17,7 @@ import type { UartPort } from "./uart.js";
 
 export interface DeviceOptions {
   crypto: CryptoProvider;
-  hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  hostKeys: HostKeySet;
   /** Shown by `info`: the host kind and its name. */
   hostName: string;
   log(line: string): void;
@@ -59,7 +60,7 @@ export function createDevice(o: DeviceOptions): Device {
   }
   const ssh = new SshServer({
     crypto: o.crypto,
-    hostKey: o.hostKey,
+    hostKeys: o.hostKeys,
     hostName: o.hostName,
     log: o.log,
     now: o.now,

@@ -1,9 +1,12 @@
-// User authentication protocol (RFC 4252): "none" lists the methods, "publickey" with ssh-ed25519 keys
-// (RFC 8709; the PK_OK query step of RFC 4252 7), and "password" checked against a stored hash.
+// User authentication protocol (RFC 4252): "none" lists the methods, "publickey" (RFC 4252 7, with
+// the PK_OK query step) with every key type of the signature table (signature.ts: Ed25519, ECDSA,
+// RSA with SHA-2, FIDO sk-*), and "password" checked against a stored hash.
 
 import type { CryptoProvider } from "../crypto/provider.js";
 import { DISCONNECT, MSG, SshError } from "./messages.js";
+import { fingerprintSha256 } from "./keys.js";
 import type { Transport } from "./transport.js";
+import { SK_USER_PRESENT, SK_USER_VERIFIED, checkKeyAlgorithm, verifySignature } from "./signature.js";
 import { SshReader, SshWriter, bytesEqual, utf8Decode } from "./wire.js";
 
 /** Failed attempts (publickey or password; "none" does not count) before we disconnect, as
@@ -12,11 +15,13 @@ export const MAX_AUTH_ATTEMPTS = 6;
 /** Bytes of a user name we look at; longer names are refused as unknown. */
 export const MAX_USER_NAME = 64;
 
-/** A key allowed to log in: its wire blob, and for ssh-ed25519 the raw 32-byte key. */
+/** A key allowed to log in: its type and wire blob (and for ssh-ed25519 the raw 32-byte key, no
+ * longer needed here), with its authorized_keys options as written. */
 export interface AllowedKey {
   type: string;
   blob: Uint8Array;
   publicKey?: Uint8Array;
+  options?: readonly string[];
 }
 
 export interface AuthPolicy {
@@ -81,7 +86,17 @@ export class UserAuth {
     const hasSignature = r.boolean();
     const algorithm = r.text();
     const blob = r.string();
-    const key = known && algorithm === "ssh-ed25519" ? this.findKey(user, blob) : undefined;
+    const who = `user "${user.slice(0, MAX_USER_NAME)}"`;
+    // The algorithm and key first: a key blob of a known type that is not a valid key (a point off
+    // its curve, an RSA modulus beyond the maximum) ends the connection; one we only refuse (an
+    // algorithm we do not take, a short RSA key, SHA-1) is a failed attempt with a log line.
+    const usable = checkKeyAlgorithm(this.crypto, algorithm, blob);
+    if (!usable.ok) {
+      if (usable.badKey) throw new SshError(DISCONNECT.PROTOCOL_ERROR, `invalid public key: ${usable.reason}`);
+      this.log(`public key refused for ${who}: ${usable.reason}`);
+      return this.fail(true);
+    }
+    const key = known ? this.findKey(user, blob) : undefined;
     if (!hasSignature) {
       if (!key) return this.fail(true);
       // RFC 4252 7: the key would be acceptable; the client then signs.
@@ -90,22 +105,36 @@ export class UserAuth {
       return { kind: "pending" };
     }
     const signatureBlob = r.string();
-    if (key && key.publicKey) {
-      const sr = new SshReader(signatureBlob);
-      const sigType = sr.text();
-      const signature = sr.string();
-      if (sigType === "ssh-ed25519" && signature.length === 64) {
-        // The signed data (RFC 4252 7): session identifier, then the request up to the signature.
-        const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
-        if (this.crypto.ed25519Verify(key.publicKey, signed.view(), signature)) return this.succeed(user, "publickey");
+    if (!key) {
+      this.log(`public key refused for ${who}: ${usable.key.type} key not authorized`);
+      return this.fail(true);
+    }
+    // The signed data (RFC 4252 7): session identifier, then the request up to the signature.
+    const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
+    const v = verifySignature(this.crypto, blob, signed.view(), signatureBlob, algorithm);
+    if (!v.ok) {
+      this.log(`public key refused for ${who}: ${v.reason}`);
+      return this.fail(true);
+    }
+    if (v.sk) {
+      // PROTOCOL.u2f: user presence is required unless the key says no-touch-required; user
+      // verification (PIN, biometrics) only when it says verify-required, as sshd does.
+      const options = key.options ?? [];
+      if ((v.sk.flags & SK_USER_PRESENT) === 0 && !hasOption(options, "no-touch-required")) {
+        this.log(`public key refused for ${who}: security key signature without user presence (touch); the key's options do not say no-touch-required`);
+        return this.fail(true);
+      }
+      if ((v.sk.flags & SK_USER_VERIFIED) === 0 && hasOption(options, "verify-required")) {
+        this.log(`public key refused for ${who}: security key signature without user verification, which the key's options require (verify-required)`);
+        return this.fail(true);
       }
     }
-    this.log(`public key refused for user "${user.slice(0, MAX_USER_NAME)}"`);
-    return this.fail(true);
+    return this.succeed(user, `publickey (${v.algorithm} ${fingerprintSha256(blob, this.crypto)})`);
   }
 
+  /** The authorized key with exactly this blob, of any type. */
   private findKey(user: string, blob: Uint8Array): AllowedKey | undefined {
-    for (const k of this.policy.authorizedKeys(user)) if (k.type === "ssh-ed25519" && bytesEqual(k.blob, blob)) return k;
+    for (const k of this.policy.authorizedKeys(user)) if (bytesEqual(k.blob, blob)) return k;
     return undefined;
   }
 
@@ -136,4 +165,11 @@ export class UserAuth {
     this.transport.begin(MSG.USERAUTH_BANNER).text(this.policy.banner).text("");
     this.transport.send();
   }
+}
+
+/** True when an authorized_keys option (as written, e.g. "no-touch-required") is present. Option
+ * names are case-insensitive (sshd auth_options.c). */
+function hasOption(options: readonly string[], name: string): boolean {
+  for (const o of options) if (o.toLowerCase() === name) return true;
+  return false;
 }

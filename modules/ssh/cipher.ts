@@ -1,7 +1,15 @@
-// Packet ciphers for the binary packet protocol (RFC 4253 section 6). A cipher works in place on the
-// transport's packet buffer: [uint32 packet_length][padding_length][payload][padding][tag].
+// Packet ciphers for the binary packet protocol (RFC 4253 section 6) and the cipher table. A cipher
+// works in place on the transport's packet buffer: [uint32 packet_length][padding_length][payload]
+// [padding][tag]. Each table entry is one algorithm name with its key and IV lengths, whether it is
+// an AEAD (then no MAC is negotiated for it), the provider features it needs, and its constructor.
 
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { CryptoFeature, CryptoProvider } from "../crypto/provider.js";
+import { AesCtrHmacCipher, AES_BLOCK } from "./aesctr.js";
+import { AesGcmCipher, AES_GCM_IV_LENGTH } from "./aesgcm.js";
+import { CHACHA_POLY_KEY_LENGTH, ChaChaPolyCipher } from "./chachapoly.js";
+import type { MacAlgorithm } from "./mac.js";
+
+export { CHACHA_POLY_KEY_LENGTH, ChaChaPolyCipher };
 
 export interface PacketCipher {
   readonly name: string;
@@ -12,13 +20,20 @@ export interface PacketCipher {
   /** True when packet_length is authenticated but outside the padded block (AEAD / EtM): then
    * padding makes (packet_length) a multiple of blockSize rather than (4 + packet_length). */
   readonly lengthOutsideBlocks: boolean;
-  /** Reads the packet_length from buf[off..off+4) (decrypting a copy; buf is not changed). */
+  /** Bytes that must have arrived before decryptLength can read the length: 4, or the first
+   * cipher block when the length is encrypted with the rest (MAC-then-encrypt AES-CTR: 16). */
+  readonly lengthBytes: number;
+  /** Reads the packet_length from buf[off..off+lengthBytes). buf is not changed; a cipher may
+   * keep what it decrypted for open(). Called once per packet. */
   decryptLength(seq: number, buf: Uint8Array, off: number): number;
-  /** Verifies the tag of the packet at buf[off..off+4+len+tag) and, only if it holds, decrypts
-   * buf[off+4..off+4+len) in place. Returns false on a MAC failure (nothing decrypted). */
+  /** Verifies the tag of the packet at buf[off..off+4+len+tag) and decrypts buf[off+4..off+4+len)
+   * in place. Returns false on a MAC failure; then the packet must not be acted on (AEAD and EtM
+   * ciphers have decrypted nothing; MAC-then-encrypt had to decrypt to compute its MAC). */
   open(seq: number, buf: Uint8Array, off: number, len: number): boolean;
   /** Encrypts the packet at buf[off..off+4+len) in place and writes its tag right after it. */
   seal(seq: number, buf: Uint8Array, off: number, len: number): void;
+  /** Forgets the keys (after a rekey or at close). */
+  dispose?(): void;
 }
 
 /** The "none" cipher of the first key exchange: plain text, no MAC. */
@@ -27,6 +42,7 @@ export class NoneCipher implements PacketCipher {
   readonly blockSize = 8;
   readonly tagLength = 0;
   readonly lengthOutsideBlocks = false;
+  readonly lengthBytes = 4;
   decryptLength(_seq: number, buf: Uint8Array, off: number): number {
     return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
   }
@@ -36,85 +52,58 @@ export class NoneCipher implements PacketCipher {
   seal(): void {}
 }
 
-/** Key material chacha20-poly1305@openssh.com takes from the kex: 32 bytes of payload key followed by
- * 32 bytes of length key (OpenSSH PROTOCOL.chacha20poly1305). */
-export const CHACHA_POLY_KEY_LENGTH = 64;
-
-/**
- * chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305): the packet sequence number is
- * the 64-bit nonce; K_1 (second half of the key) encrypts the 4-byte length with counter 0; K_2 (first
- * half) makes the Poly1305 key from block 0 and encrypts the rest from block 1; the tag covers the
- * encrypted length and the encrypted rest. All scratch buffers are allocated once per direction.
- */
-export class ChaChaPolyCipher implements PacketCipher {
-  readonly name = "chacha20-poly1305@openssh.com";
-  readonly blockSize = 8;
-  readonly tagLength = 16;
-  readonly lengthOutsideBlocks = true;
-  private readonly mainKey: Uint8Array;
-  private readonly lengthKey: Uint8Array;
-  private readonly nonce = new Uint8Array(8);
-  private readonly polyKey = new Uint8Array(32);
-  private readonly zeros = new Uint8Array(32);
-  private readonly tag = new Uint8Array(16);
-  private readonly len4 = new Uint8Array(4);
-
-  constructor(private readonly crypto: CryptoProvider, key: Uint8Array) {
-    if (key.length < CHACHA_POLY_KEY_LENGTH) throw new Error("chacha20-poly1305 needs a 64-byte key");
-    this.mainKey = key.slice(0, 32);
-    this.lengthKey = key.slice(32, 64);
-  }
-
-  private setNonce(seq: number): void {
-    const n = this.nonce;
-    n[4] = seq >>> 24;
-    n[5] = seq >>> 16;
-    n[6] = seq >>> 8;
-    n[7] = seq;
-  }
-
-  decryptLength(seq: number, buf: Uint8Array, off: number): number {
-    this.setNonce(seq);
-    const l = this.len4;
-    l[0] = buf[off];
-    l[1] = buf[off + 1];
-    l[2] = buf[off + 2];
-    l[3] = buf[off + 3];
-    this.crypto.chacha20(this.lengthKey, this.nonce, 0, l, l);
-    return ((l[0] << 24) | (l[1] << 16) | (l[2] << 8) | l[3]) >>> 0;
-  }
-
-  open(seq: number, buf: Uint8Array, off: number, len: number): boolean {
-    const c = this.crypto;
-    this.setNonce(seq);
-    c.chacha20(this.mainKey, this.nonce, 0, this.zeros, this.polyKey);
-    c.poly1305(this.polyKey, buf.subarray(off, off + 4 + len), this.tag);
-    let d = 0;
-    const t = off + 4 + len;
-    for (let i = 0; i < 16; i++) d |= this.tag[i] ^ buf[t + i];
-    if (d !== 0) return false;
-    const body = buf.subarray(off + 4, off + 4 + len);
-    c.chacha20(this.mainKey, this.nonce, 1, body, body);
-    return true;
-  }
-
-  seal(seq: number, buf: Uint8Array, off: number, len: number): void {
-    const c = this.crypto;
-    this.setNonce(seq);
-    const head = buf.subarray(off, off + 4);
-    c.chacha20(this.lengthKey, this.nonce, 0, head, head);
-    const body = buf.subarray(off + 4, off + 4 + len);
-    c.chacha20(this.mainKey, this.nonce, 1, body, body);
-    c.chacha20(this.mainKey, this.nonce, 0, this.zeros, this.polyKey);
-    c.poly1305(this.polyKey, buf.subarray(off, off + 4 + len), this.tag);
-    buf.set(this.tag, off + 4 + len);
-  }
+export interface CipherAlgorithm {
+  readonly name: string;
+  /** Key bytes from the kex (RFC 4253 7.2, letters C / D). */
+  readonly keyLength: number;
+  /** IV bytes from the kex (letters A / B); 0 when the cipher takes none. */
+  readonly ivLength: number;
+  /** An AEAD cipher authenticates itself: no MAC is negotiated or derived for it. */
+  readonly aead: boolean;
+  readonly needs: readonly CryptoFeature[];
+  /** `mac` and `macKey` are given exactly when the cipher is not an AEAD. */
+  create(crypto: CryptoProvider, key: Uint8Array, iv: Uint8Array, mac: MacAlgorithm | null, macKey: Uint8Array | null): PacketCipher;
 }
 
-/** The ciphers we negotiate, by name; a new one is one entry here. */
-export const CIPHERS: Record<string, { keyLength: number; create(crypto: CryptoProvider, key: Uint8Array): PacketCipher }> = {
-  "chacha20-poly1305@openssh.com": {
+function gcmEntry(name: string, keyLength: number): CipherAlgorithm {
+  return Object.freeze({
+    name,
+    keyLength,
+    ivLength: AES_GCM_IV_LENGTH,
+    aead: true,
+    needs: Object.freeze(["aes-gcm"] as CryptoFeature[]),
+    create: (crypto: CryptoProvider, key: Uint8Array, iv: Uint8Array) => new AesGcmCipher(name, crypto, key, iv),
+  });
+}
+
+function ctrEntry(name: string, keyLength: number): CipherAlgorithm {
+  return Object.freeze({
+    name,
+    keyLength,
+    ivLength: AES_BLOCK,
+    aead: false,
+    needs: Object.freeze(["aes-ctr"] as CryptoFeature[]),
+    create: (crypto: CryptoProvider, key: Uint8Array, iv: Uint8Array, mac: MacAlgorithm | null, macKey: Uint8Array | null) => {
+      if (!mac || !macKey) throw new Error(`${name} needs a MAC`);
+      return new AesCtrHmacCipher(name, crypto, key, iv, mac, macKey);
+    },
+  });
+}
+
+/** The ciphers we negotiate, by name; a new one is one entry here (its order of preference is in
+ * algorithms.ts). */
+export const CIPHERS: Readonly<Record<string, CipherAlgorithm>> = Object.freeze({
+  "chacha20-poly1305@openssh.com": Object.freeze({
+    name: "chacha20-poly1305@openssh.com",
     keyLength: CHACHA_POLY_KEY_LENGTH,
-    create: (crypto, key) => new ChaChaPolyCipher(crypto, key),
-  },
-};
+    ivLength: 0,
+    aead: true,
+    needs: Object.freeze([] as CryptoFeature[]),
+    create: (crypto: CryptoProvider, key: Uint8Array) => new ChaChaPolyCipher(crypto, key),
+  }),
+  "aes128-gcm@openssh.com": gcmEntry("aes128-gcm@openssh.com", 16),
+  "aes256-gcm@openssh.com": gcmEntry("aes256-gcm@openssh.com", 32),
+  "aes128-ctr": ctrEntry("aes128-ctr", 16),
+  "aes192-ctr": ctrEntry("aes192-ctr", 24),
+  "aes256-ctr": ctrEntry("aes256-ctr", 32),
+});

@@ -3,10 +3,13 @@
 // (kex.ts, first and re-), user authentication (auth.ts) and the connection protocol (channel.ts,
 // session.ts). Every protocol error ends this one connection with a disconnect reason and one log line.
 
-import { CIPHERS } from "./cipher.js";
+import { hostKeysFor, type AlgorithmOffer } from "./algorithms.js";
+import { CIPHERS, type PacketCipher } from "./cipher.js";
 import { Channel, type ChannelSender } from "./channel.js";
 import { UserAuth } from "./auth.js";
-import { curve25519Server, deriveKey, negotiate, parseKexInit, writeServerKexInit, type Negotiated } from "./kex.js";
+import { deriveKey, exchangeHash, negotiate, parseKexInit, writeServerKexInit, type Negotiated } from "./kex.js";
+import { KEX_METHODS, type KexHash } from "./kex/index.js";
+import { MACS } from "./mac.js";
 import { DISCONNECT, MSG, OPEN_FAILURE, SshError } from "./messages.js";
 import { Session, type SessionOwner } from "./session.js";
 import { Transport } from "./transport.js";
@@ -23,6 +26,20 @@ export interface ConnectionHost {
 }
 
 type Phase = "handshake" | "auth" | "open" | "closed";
+
+/** At the first key exchange we send our KEXINIT once the client's has arrived, so that the
+ * host-key list can follow what the client knows (algorithms.ts hostKeysFor). Every client we know
+ * of sends its KEXINIT without waiting for ours; for one that waits, ours goes out after this. */
+export const CLIENT_KEXINIT_WAIT_MS = 1000;
+
+/** Keys for one direction, derived at the kex reply and installed at NEWKEYS. */
+interface DirectionKeys {
+  cipher: string;
+  mac: string | null;
+  key: Uint8Array;
+  iv: Uint8Array;
+  macKey: Uint8Array | null;
+}
 
 const DISCONNECT_NAMES: Record<number, string> = {
   1: "host not allowed",
@@ -46,9 +63,14 @@ export class ServerConnection implements ChannelSender, SessionOwner {
   private serverKexInit: Uint8Array | null = null;
   private clientKexInit: Uint8Array | null = null;
   private negotiated: Negotiated | null = null;
+  /** The offer and host-key list of the KEXINIT we sent in this key exchange. */
+  private kexOffer: AlgorithmOffer | null = null;
+  private offeredHostKeys: readonly string[] = [];
+  /** The host-key algorithm of the first key exchange; rekeys keep it (OpenSSH checks). */
+  private hostKeyAlgorithm: string | null = null;
   private replied = false;
   private ignoreGuess = false;
-  private pendingInKey: Uint8Array | null = null;
+  private pendingIn: DirectionKeys | null = null;
   private sessionId: Uint8Array | null = null;
   private strictKex = false;
   private firstKexDone = false;
@@ -90,10 +112,10 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     this.ctx.log(`${this.remote}: ${line}`);
   }
 
-  /** Sends our identification and KEXINIT (RFC 4253 4.2 and 7.1: neither side waits for the other). */
+  /** Sends our identification (RFC 4253 4.2). Our KEXINIT follows the client's (see
+   * CLIENT_KEXINIT_WAIT_MS). */
   start(): void {
     this.transport.writeRaw(asciiEncode(this.ctx.versionLine + "\r\n"));
-    this.sendKexInit();
   }
 
   /** Bytes from the socket. Never throws: errors end this connection. */
@@ -119,6 +141,10 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     if (this.phase !== "open" && now - this.startedAt > limits.loginTimeoutMs) {
       this.disconnect(DISCONNECT.BY_APPLICATION, `login not completed within ${limits.loginTimeoutMs / 1000} s`);
       return;
+    }
+    if (!this.firstKexDone && !this.serverKexInit && now - this.startedAt >= CLIENT_KEXINIT_WAIT_MS) {
+      this.guard(() => this.sendKexInit(null));
+      if ((this.phase as Phase) === "closed") return;
     }
     if (this.serverKexInit && this.firstKexDone && now - this.kexStartedAt > limits.kexTimeoutMs) {
       this.disconnect(DISCONNECT.KEY_EXCHANGE_FAILED, `key exchange not completed within ${limits.kexTimeoutMs / 1000} s`);
@@ -152,6 +178,8 @@ export class ServerConnection implements ChannelSender, SessionOwner {
   private teardown(): void {
     this.phase = "closed";
     this.transport.closed = true;
+    this.transport.inCipher.dispose?.();
+    this.transport.outCipher.dispose?.();
     for (const ch of this.channels) if (ch) ch.handler?.closed();
     this.channels.length = 0;
     this.sessions.clear();
@@ -223,11 +251,15 @@ export class ServerConnection implements ChannelSender, SessionOwner {
 
   // ---- key exchange (RFC 4253 7, RFC 8731) ----
 
-  private sendKexInit(): void {
+  /** Sends our KEXINIT; `clientHostKeys` is the client's host-key list when we have seen it. */
+  private sendKexInit(clientHostKeys: readonly string[] | null): void {
     const cookie = new Uint8Array(16);
     this.ctx.crypto.randomBytes(cookie);
+    const offer = this.ctx.offer();
+    this.kexOffer = offer;
+    this.offeredHostKeys = hostKeysFor(offer, clientHostKeys, this.hostKeyAlgorithm);
     const w = this.transport.begin(MSG.KEXINIT);
-    writeServerKexInit(w, cookie);
+    writeServerKexInit(w, cookie, offer, this.offeredHostKeys);
     this.serverKexInit = w.buf.slice(5, w.pos);
     this.kexStartedAt = this.ctx.now();
     this.replied = false;
@@ -239,7 +271,7 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     if (!this.firstKexDone || this.serverKexInit || this.phase === "closed") return;
     const t = this.transport, l = this.ctx.limits;
     if (t.bytesSinceKex >= l.rekeyBytes || t.packetsSinceKex >= l.rekeyPackets || this.ctx.now() - this.lastKexAt >= l.rekeyIntervalMs) {
-      this.sendKexInit();
+      this.sendKexInit(null);
     }
   }
 
@@ -247,8 +279,8 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     if (this.clientKexInit) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "KEXINIT received twice in one key exchange");
     const parsed = parseKexInit(payload);
     this.clientKexInit = payload.slice();
-    if (!this.serverKexInit) this.sendKexInit(); // the client started a rekey
-    const n = negotiate(parsed);
+    if (!this.serverKexInit) this.sendKexInit(parsed.hostKey); // the first kex, or the client started a rekey
+    const n = negotiate(parsed, this.kexOffer!, this.offeredHostKeys);
     if (!this.firstKexDone) {
       this.strictKex = n.strictKex;
       if (this.strictKex && seq !== 0) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "strict kex: KEXINIT was not the first packet");
@@ -268,56 +300,86 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     }
     const r = new SshReader(payload, 1);
     const clientPublic = r.string();
+    r.done("KEX_ECDH_INIT");
     const crypto = this.ctx.crypto;
-    const reply = curve25519Server(crypto, clientPublic, {
+    const method = KEX_METHODS[n.kex];
+    const hostKey = this.ctx.hostKeys.forAlgorithm(n.hostKey);
+    if (!hostKey) throw new SshError(DISCONNECT.KEY_EXCHANGE_FAILED, `no host key for ${n.hostKey}`);
+    const reply = method.serverExchange(crypto, clientPublic);
+    const h = exchangeHash(crypto, method.hash, {
       clientVersion: this.clientVersion,
       serverVersion: this.ctx.versionBytes,
       clientKexInit: this.clientKexInit,
       serverKexInit: this.serverKexInit,
-      hostKeyBlob: this.ctx.hostKeyBlob,
-    });
-    const h = reply.exchangeHash;
+      hostKeyBlob: hostKey.blob,
+    }, clientPublic, reply.serverPublic, reply.sharedSecret);
     const sessionId = (this.sessionId ??= h);
-    const signature = crypto.ed25519Sign(this.ctx.hostKey.seed, h);
-    const sigBlob = new SshWriter(96).text("ssh-ed25519").string(signature).bytes();
+    const sigBlob = this.ctx.hostKeys.sign(n.hostKey, h);
     const t = this.transport;
-    t.begin(MSG.KEX_ECDH_REPLY).string(this.ctx.hostKeyBlob).string(reply.serverPublic).string(sigBlob);
+    t.begin(MSG.KEX_ECDH_REPLY).string(hostKey.blob).string(reply.serverPublic).string(sigBlob);
     t.send();
     t.begin(MSG.NEWKEYS);
     t.send();
     this.replied = true;
-    // RFC 4253 7.2: C = client-to-server key, D = server-to-client key (AEAD ciphers need no IV/MAC).
-    const inSpec = CIPHERS[n.cipherCS], outSpec = CIPHERS[n.cipherSC];
-    this.pendingInKey = deriveKey(crypto, reply.sharedSecret, h, "C", sessionId, inSpec.keyLength);
-    const outKey = deriveKey(crypto, reply.sharedSecret, h, "D", sessionId, outSpec.keyLength);
-    t.outCipher = outSpec.create(crypto, outKey);
-    outKey.fill(0);
+    // RFC 4253 7.2: client to server IV "A", key "C", MAC key "E"; server to client "B", "D", "F".
+    const k = reply.sharedSecret;
+    this.pendingIn = this.directionKeys(method.hash, k, h, sessionId, n.cipherCS, n.macCS, "A", "C", "E");
+    this.replaceCipher("out", this.installKeys(this.directionKeys(method.hash, k, h, sessionId, n.cipherSC, n.macSC, "B", "D", "F")));
+    k.fill(0);
     if (this.strictKex) t.outSeq = 0;
     if (!this.firstKexDone && n.clientExtInfo) this.sendExtInfo();
   }
 
+  private directionKeys(hash: KexHash, k: Uint8Array, h: Uint8Array, sid: Uint8Array, cipher: string, mac: string | null, ivLetter: string, keyLetter: string, macLetter: string): DirectionKeys {
+    const c = this.ctx.crypto, spec = CIPHERS[cipher];
+    return {
+      cipher,
+      mac,
+      iv: deriveKey(c, k, h, ivLetter, sid, spec.ivLength, hash),
+      key: deriveKey(c, k, h, keyLetter, sid, spec.keyLength, hash),
+      macKey: mac ? deriveKey(c, k, h, macLetter, sid, MACS[mac].keyLength, hash) : null,
+    };
+  }
+
+  private installKeys(d: DirectionKeys): PacketCipher {
+    const cipher = CIPHERS[d.cipher].create(this.ctx.crypto, d.key, d.iv, d.mac ? MACS[d.mac] : null, d.macKey);
+    d.key.fill(0);
+    d.iv.fill(0);
+    d.macKey?.fill(0);
+    return cipher;
+  }
+
+  private replaceCipher(direction: "in" | "out", next: PacketCipher): void {
+    const t = this.transport;
+    const old = direction === "in" ? t.inCipher : t.outCipher;
+    if (direction === "in") t.inCipher = next;
+    else t.outCipher = next;
+    old.dispose?.();
+  }
+
   /** RFC 8308 2.4 / 3.1: tell the client which signature algorithms we accept for user keys. */
   private sendExtInfo(): void {
-    this.transport.begin(MSG.EXT_INFO).uint32(1).text("server-sig-algs").text("ssh-ed25519");
+    this.transport.begin(MSG.EXT_INFO).uint32(1).text("server-sig-algs").nameList(this.kexOffer!.signatures);
     this.transport.send();
   }
 
   private onNewKeys(): void {
     const n = this.negotiated;
-    if (!this.replied || !this.pendingInKey || !n) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "NEWKEYS before the key exchange reply");
+    if (!this.replied || !this.pendingIn || !n) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "NEWKEYS before the key exchange reply");
     const t = this.transport;
-    t.inCipher = CIPHERS[n.cipherCS].create(this.ctx.crypto, this.pendingInKey);
-    this.pendingInKey.fill(0);
-    this.pendingInKey = null;
+    this.replaceCipher("in", this.installKeys(this.pendingIn));
+    this.pendingIn = null;
     if (this.strictKex) t.inSeq = 0;
     this.kexCount++;
     if (this.firstKexDone) this.log(`key re-exchange ${this.kexCount - 1} complete`);
-    else this.log(`kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipherCS}${this.strictKex ? ", strict" : ""}; client ${this.clientSoftware.slice(0, 80)}`);
+    else this.log(`kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipherCS}${n.macCS ? `, mac ${n.macCS}` : ""}${this.strictKex ? ", strict" : ""}; client ${this.clientSoftware.slice(0, 80)}`);
     this.firstKexDone = true;
+    this.hostKeyAlgorithm = n.hostKey;
     if (this.phase === "handshake") this.phase = "auth";
     this.serverKexInit = null;
     this.clientKexInit = null;
     this.negotiated = null;
+    this.kexOffer = null;
     this.lastKexAt = this.ctx.now();
     t.bytesSinceKex = 0;
     t.packetsSinceKex = 0;

@@ -1,9 +1,12 @@
-// SSH key formats: the ssh-ed25519 public key blob (RFC 8709), SHA256 fingerprints as ssh-keygen
-// prints them, OpenSSH's unencrypted "openssh-key-v1" private key file (PROTOCOL.key in the
-// OpenSSH sources), public key lines and authorized_keys files (sshd(8), AUTHORIZED_KEYS FILE
-// FORMAT). Pure functions over strings and bytes; no I/O.
+// SSH key formats: public key blobs of the keys we hold (ssh-ed25519 RFC 8709, ecdsa-sha2-* RFC
+// 5656, ssh-rsa RFC 4253), SHA256 fingerprints as ssh-keygen prints them, OpenSSH's unencrypted
+// "openssh-key-v1" private key file for those types (PROTOCOL.key and sshkey.c in the OpenSSH
+// sources), public key lines and authorized_keys files (sshd(8), AUTHORIZED_KEYS FILE FORMAT).
+// Pure functions over strings and bytes; no I/O. Parsing and validating public keys of every type
+// a client may offer is pubkey.ts.
 
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { CryptoProvider, EcCurve, RsaPrivateKey } from "../crypto/provider.js";
+import { ECDSA_CURVES, bytesToBigInt, curveInfo, isPointOnCurve } from "./pubkey.js";
 import {
   SshReader,
   SshWriter,
@@ -54,56 +57,136 @@ const UNENCRYPTED_BLOCK_SIZE = 8;
 /** An ed25519 private key file is ~400 bytes; anything far larger is not one (bounds the work). */
 export const MAX_PRIVATE_KEY_FILE_CHARS = 16 * 1024;
 
-/** Encodes an unencrypted single-key openssh-key-v1 file (framed by PEM_BEGIN / PEM_END).
- * `checkInt` should be random (OpenSSH uses arc4random); it only detects wrong passphrases. */
-export function encodeOpenSshPrivateKey(seed: Uint8Array, publicKey: Uint8Array, comment: string, checkInt: number): string {
-  if (seed.length !== ED25519_KEY_BYTES) throw new Error(`ed25519 seed must be ${ED25519_KEY_BYTES} bytes`);
-  const blob = ed25519PublicKeyBlob(publicKey);
-  const secret = new Uint8Array(ED25519_KEY_BYTES * 2);
-  secret.set(seed, 0);
-  secret.set(publicKey, ED25519_KEY_BYTES);
+/** A private key of a type we hold as a host key or read from a key file. Integers are unsigned
+ * big-endian without leading zero bytes (EC scalars: fixed length, as the provider takes them). */
+export type PrivateKey =
+  | { type: "ssh-ed25519"; seed: Uint8Array; publicKey: Uint8Array }
+  | { type: "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"; curve: EcCurve; privateKey: Uint8Array; publicKey: Uint8Array }
+  | { type: "ssh-rsa"; rsa: RsaPrivateKey };
 
-  const priv = new SshWriter(256);
-  priv.uint32(checkInt >>> 0).uint32(checkInt >>> 0);
-  priv.text(ED25519_KEY_TYPE).string(publicKey).string(secret).text(comment);
-  for (let pad = 1; priv.pos % UNENCRYPTED_BLOCK_SIZE !== 0; pad++) priv.byte(pad);
-  secret.fill(0);
+/** The public key blob of a private key (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4). */
+export function publicKeyBlob(key: PrivateKey): Uint8Array {
+  switch (key.type) {
+    case "ssh-ed25519":
+      return ed25519PublicKeyBlob(key.publicKey);
+    case "ssh-rsa":
+      return new SshWriter(64 + key.rsa.n.length).text("ssh-rsa").mpint(key.rsa.e).mpint(key.rsa.n).bytes();
+    default:
+      return new SshWriter(64 + key.publicKey.length).text(key.type).text(curveInfo(key.curve).id).string(key.publicKey).bytes();
+  }
+}
 
-  const file = new SshWriter(512);
-  file.raw(AUTH_MAGIC).text("none").text("none").string(new Uint8Array(0)).uint32(1);
-  file.string(blob).string(priv.view());
-  const body = base64Encode(file.view());
-  priv.buf.fill(0);
-  file.buf.fill(0);
-
+/** Wraps a binary openssh-key-v1 file in its PEM framing, 70 columns as OpenSSH writes it. */
+export function pemWrap(data: Uint8Array): string {
+  const body = base64Encode(data);
   let out = PEM_BEGIN + "\n";
   for (let i = 0; i < body.length; i += PEM_WRAP_COLUMNS) out += body.slice(i, i + PEM_WRAP_COLUMNS) + "\n";
   return out + PEM_END + "\n";
 }
 
-/** Parses an unencrypted ed25519 openssh-key-v1 file as ssh-keygen writes it. Throws an Error with
- * a message meant for the operator when the file is anything else. */
-export function decodeOpenSshPrivateKey(text: string): { seed: Uint8Array; publicKey: Uint8Array; comment: string } {
+/** The binary inside PEM framing. Throws an Error meant for the operator. */
+export function pemUnwrap(text: string): Uint8Array {
   if (text.length > MAX_PRIVATE_KEY_FILE_CHARS) throw new Error("private key file is too large");
   const begin = text.indexOf(PEM_BEGIN);
   if (begin < 0) throw new Error(`not an OpenSSH private key: missing "${PEM_BEGIN}"`);
   const bodyStart = begin + PEM_BEGIN.length;
   const end = text.indexOf(PEM_END, bodyStart);
   if (end < 0) throw new Error(`not an OpenSSH private key: missing "${PEM_END}"`);
-  const b64 = text.slice(bodyStart, end);
-  const data = base64Decode(b64);
+  const data = base64Decode(text.slice(bodyStart, end));
   if (data === null || data.length === 0) throw new Error("OpenSSH private key: invalid base64 body");
+  return data;
+}
+
+/** An unencrypted single-key openssh-key-v1 file, binary (before PEM framing). `checkInt` should be
+ * random (OpenSSH uses arc4random); it only detects wrong passphrases. */
+export function encodePrivateKeyV1(key: PrivateKey, comment: string, checkInt: number): Uint8Array {
+  const blob = publicKeyBlob(key);
+  const priv = new SshWriter(256);
+  priv.uint32(checkInt >>> 0).uint32(checkInt >>> 0).text(key.type);
+  // The key's own fields, as sshkey_private_serialize writes them.
+  switch (key.type) {
+    case "ssh-ed25519": {
+      if (key.seed.length !== ED25519_KEY_BYTES) throw new Error(`ed25519 seed must be ${ED25519_KEY_BYTES} bytes`);
+      const secret = new Uint8Array(ED25519_KEY_BYTES * 2);
+      secret.set(key.seed, 0);
+      secret.set(key.publicKey, ED25519_KEY_BYTES);
+      priv.string(key.publicKey).string(secret);
+      secret.fill(0);
+      break;
+    }
+    case "ssh-rsa": {
+      const r = key.rsa;
+      priv.mpint(r.n).mpint(r.e).mpint(r.d).mpint(r.qi).mpint(r.p).mpint(r.q);
+      break;
+    }
+    default:
+      priv.text(curveInfo(key.curve).id).string(key.publicKey).mpint(key.privateKey);
+  }
+  priv.text(comment);
+  for (let pad = 1; priv.pos % UNENCRYPTED_BLOCK_SIZE !== 0; pad++) priv.byte(pad);
+  const file = new SshWriter(512 + priv.pos);
+  file.raw(AUTH_MAGIC).text("none").text("none").string(new Uint8Array(0)).uint32(1);
+  file.string(blob).string(priv.view());
+  priv.buf.fill(0);
+  const out = file.bytes();
+  file.buf.fill(0);
+  return out;
+}
+
+/** Parses a binary unencrypted openssh-key-v1 file of any type we hold. Throws an Error with a
+ * message meant for the operator when it is anything else. */
+export function decodePrivateKeyV1(data: Uint8Array): { key: PrivateKey; comment: string } {
   try {
     return parseKeyV1(data);
   } catch (e) {
     if (e instanceof WireError) throw new Error("OpenSSH private key: truncated or corrupt (" + e.message + ")");
     throw e;
+  }
+}
+
+/** Encodes an unencrypted single-key ed25519 openssh-key-v1 file (framed by PEM_BEGIN / PEM_END). */
+export function encodeOpenSshPrivateKey(seed: Uint8Array, publicKey: Uint8Array, comment: string, checkInt: number): string {
+  const data = encodePrivateKeyV1({ type: "ssh-ed25519", seed, publicKey }, comment, checkInt);
+  const text = pemWrap(data);
+  data.fill(0);
+  return text;
+}
+
+/** Parses an unencrypted private key file of any type we hold (PEM-framed openssh-key-v1). */
+export function decodeOpenSshPrivateKeyAny(text: string): { key: PrivateKey; comment: string } {
+  const data = pemUnwrap(text);
+  try {
+    return decodePrivateKeyV1(data);
   } finally {
     data.fill(0);
   }
 }
 
-function parseKeyV1(data: Uint8Array): { seed: Uint8Array; publicKey: Uint8Array; comment: string } {
+/** Parses an unencrypted ed25519 openssh-key-v1 file as ssh-keygen writes it. Throws an Error with
+ * a message meant for the operator when the file is anything else. */
+export function decodeOpenSshPrivateKey(text: string): { seed: Uint8Array; publicKey: Uint8Array; comment: string } {
+  const { key, comment } = decodeOpenSshPrivateKeyAny(text);
+  if (key.type !== ED25519_KEY_TYPE) throw new Error(`unsupported private key type "${key.type}" (only ssh-ed25519)`);
+  return { seed: key.seed, publicKey: key.publicKey, comment };
+}
+
+/** Big-endian bytes (no leading zeros) of a non-negative BigInt. */
+function bigIntBytes(v: bigint): Uint8Array {
+  let hex = v.toString(16);
+  if (hex.length % 2) hex = "0" + hex;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** RSA CRT exponents (RFC 8017 3.2) from d, p and q: OpenSSH's file keeps only iqmp. */
+function rsaFromFile(n: Uint8Array, e: Uint8Array, d: Uint8Array, iqmp: Uint8Array, p: Uint8Array, q: Uint8Array): RsaPrivateKey {
+  const dv = bytesToBigInt(d), pv = bytesToBigInt(p), qv = bytesToBigInt(q);
+  if (pv < 3n || qv < 3n || pv * qv !== bytesToBigInt(n)) throw new Error("OpenSSH private key: RSA primes do not match the modulus");
+  return { n: n.slice(), e: e.slice(), d: d.slice(), p: p.slice(), q: q.slice(), qi: iqmp.slice(), dp: bigIntBytes(dv % (pv - 1n)), dq: bigIntBytes(dv % (qv - 1n)) };
+}
+
+function parseKeyV1(data: Uint8Array): { key: PrivateKey; comment: string } {
   if (data.length < AUTH_MAGIC.length || !bytesEqual(data.subarray(0, AUTH_MAGIC.length), AUTH_MAGIC)) {
     throw new Error('OpenSSH private key: bad magic (not "openssh-key-v1")');
   }
@@ -119,7 +202,7 @@ function parseKeyV1(data: Uint8Array): { seed: Uint8Array; publicKey: Uint8Array
   r.done("OpenSSH private key");
 
   const outerType = asciiDecode(new SshReader(outerBlob).string());
-  if (outerType !== ED25519_KEY_TYPE) throw new Error(`unsupported private key type "${outerType}" (only ssh-ed25519)`);
+  if (!isPrivateKeyType(outerType)) throw new Error(`unsupported private key type "${outerType}"`);
   if (privSection.length % UNENCRYPTED_BLOCK_SIZE !== 0) throw new Error("OpenSSH private key: private section is not padded to the block size");
 
   const p = new SshReader(privSection);
@@ -127,18 +210,39 @@ function parseKeyV1(data: Uint8Array): { seed: Uint8Array; publicKey: Uint8Array
   const check2 = p.uint32();
   if (check1 !== check2) throw new Error("OpenSSH private key: checkint mismatch (corrupt file)");
   const type = asciiDecode(p.string());
-  if (type !== ED25519_KEY_TYPE) throw new Error(`unsupported private key type "${type}" (only ssh-ed25519)`);
-  const pub = p.string();
-  const secret = p.string();
+  if (type !== outerType) throw new Error(`OpenSSH private key: the private key is "${type}", the public key "${outerType}"`);
+  let key: PrivateKey;
+  if (type === ED25519_KEY_TYPE) {
+    const pub = p.string();
+    const secret = p.string();
+    if (pub.length !== ED25519_KEY_BYTES) throw new Error("OpenSSH private key: ed25519 public key is not 32 bytes");
+    if (secret.length !== ED25519_KEY_BYTES * 2) throw new Error("OpenSSH private key: ed25519 private key is not 64 bytes");
+    if (!bytesEqual(secret.subarray(ED25519_KEY_BYTES), pub)) throw new Error("OpenSSH private key: private key does not contain its public key");
+    key = { type, seed: secret.slice(0, ED25519_KEY_BYTES), publicKey: pub.slice() };
+  } else if (type === "ssh-rsa") {
+    const n = p.mpint(), e = p.mpint(), d = p.mpint(), iqmp = p.mpint(), pp = p.mpint(), q = p.mpint();
+    key = { type, rsa: rsaFromFile(n, e, d, iqmp, pp, q) };
+  } else {
+    const info = ECDSA_CURVES.find((c) => c.type === type)!;
+    const id = asciiDecode(p.string());
+    if (id !== info.id) throw new Error(`OpenSSH private key: ${type} key on curve "${id}"`);
+    const point = p.string();
+    const d = p.mpint();
+    if (d.length > info.bytes || !isPointOnCurve(info.curve, point)) throw new Error(`OpenSSH private key: invalid ${type} key`);
+    const scalar = new Uint8Array(info.bytes);
+    scalar.set(d, info.bytes - d.length);
+    key = { type: type as "ecdsa-sha2-nistp256", curve: info.curve, privateKey: scalar, publicKey: point.slice() };
+  }
   const comment = p.text();
-  if (pub.length !== ED25519_KEY_BYTES) throw new Error("OpenSSH private key: ed25519 public key is not 32 bytes");
-  if (secret.length !== ED25519_KEY_BYTES * 2) throw new Error("OpenSSH private key: ed25519 private key is not 64 bytes");
   for (let i = 1; p.remaining > 0; i++) {
     if (p.byte() !== (i & 0xff)) throw new Error("OpenSSH private key: bad padding (corrupt file)");
   }
-  if (!bytesEqual(secret.subarray(ED25519_KEY_BYTES), pub)) throw new Error("OpenSSH private key: private key does not contain its public key");
-  if (!bytesEqual(ed25519PublicKeyBlob(pub), outerBlob)) throw new Error("OpenSSH private key: public key does not match the private key");
-  return { seed: secret.slice(0, ED25519_KEY_BYTES), publicKey: pub.slice(), comment };
+  if (!bytesEqual(publicKeyBlob(key), outerBlob)) throw new Error("OpenSSH private key: public key does not match the private key");
+  return { key, comment };
+}
+
+function isPrivateKeyType(t: string): t is PrivateKey["type"] {
+  return t === ED25519_KEY_TYPE || t === "ssh-rsa" || t === "ecdsa-sha2-nistp256" || t === "ecdsa-sha2-nistp384" || t === "ecdsa-sha2-nistp521";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import type { CryptoProvider } from "../crypto/provider.js";
 import type { AuthPolicy } from "./auth.js";
 import { CHANNEL_SEND_QUEUE, MAX_CHANNEL_PACKET } from "./channel.js";
 import { ServerConnection, type ConnectionHost } from "./connection.js";
-import { ed25519PublicKeyBlob, fingerprintSha256 } from "./keys.js";
+import { serverOffer, type AlgorithmOffer } from "./algorithms.js";
+import type { HostKeySet } from "./hostkeys.js";
 import { DISCONNECT } from "./messages.js";
 import type { ServerInfo, SessionApps } from "./session.js";
 import { asciiEncode } from "./wire.js";
@@ -74,8 +75,9 @@ export const BOARD_LIMITS: Partial<ServerLimits> = Object.freeze({
 
 export interface ServerConfig {
   crypto: CryptoProvider;
-  /** Ed25519 host key (RFC 8709). */
-  hostKey: { seed: Uint8Array; publicKey: Uint8Array };
+  /** The host keys (hostkeys.ts); keys added later (an RSA key made after boot) are offered to
+   * the connections that start after that. */
+  hostKeys: HostKeySet;
   auth: AuthPolicy;
   apps: SessionApps;
   /** One line per event worth a log entry. */
@@ -90,8 +92,9 @@ export interface ServerConfig {
 /** What connections need from the server. */
 export interface ServerContext {
   readonly crypto: CryptoProvider;
-  readonly hostKey: { seed: Uint8Array; publicKey: Uint8Array };
-  readonly hostKeyBlob: Uint8Array;
+  readonly hostKeys: HostKeySet;
+  /** What a KEXINIT offers now (provider features and host keys; algorithms.ts). */
+  offer(): AlgorithmOffer;
   readonly versionLine: string;
   readonly versionBytes: Uint8Array;
   readonly limits: ServerLimits;
@@ -106,9 +109,9 @@ export interface ServerContext {
 
 export class SshServer implements ServerContext {
   readonly crypto: CryptoProvider;
-  readonly hostKey: { seed: Uint8Array; publicKey: Uint8Array };
-  readonly hostKeyBlob: Uint8Array;
-  readonly fingerprint: string;
+  readonly hostKeys: HostKeySet;
+  private cachedOffer: AlgorithmOffer | null = null;
+  private offerVersion = -1;
   readonly versionLine = `SSH-2.0-esp-ssh-console_${SOFTWARE_VERSION}`;
   readonly versionBytes = asciiEncode(this.versionLine);
   readonly limits: ServerLimits;
@@ -121,9 +124,8 @@ export class SshServer implements ServerContext {
   constructor(config: ServerConfig) {
     this.config = config;
     this.crypto = config.crypto;
-    this.hostKey = config.hostKey;
-    this.hostKeyBlob = ed25519PublicKeyBlob(config.hostKey.publicKey);
-    this.fingerprint = fingerprintSha256(this.hostKeyBlob, config.crypto);
+    this.hostKeys = config.hostKeys;
+    if (config.hostKeys.all().length === 0) throw new Error("SshServer: no host key");
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
     this.limits.maxChannelPacket = Math.max(1024, Math.min(this.limits.maxChannelPacket, MAX_CHANNEL_PACKET));
     this.auth = config.auth;
@@ -134,10 +136,28 @@ export class SshServer implements ServerContext {
       host: config.hostName,
       startedAt,
       now: () => config.now(),
-      hostKeyFingerprint: this.fingerprint,
+      hostKeys: () => this.hostKeyLines(),
       cryptoName: config.crypto.name,
       sessions: () => this.sessionLines(),
     };
+  }
+
+  /** The first host key's fingerprint (Ed25519 wherever there is one), as ssh-keygen -l shows it. */
+  get fingerprint(): string {
+    return this.hostKeys.all()[0].fingerprint;
+  }
+
+  /** "SHA256:... (ED25519)" per host key, in the order they are offered. */
+  hostKeyLines(): string[] {
+    return this.hostKeys.all().map((k) => `${k.fingerprint} (${k.label})`);
+  }
+
+  offer(): AlgorithmOffer {
+    if (!this.cachedOffer || this.offerVersion !== this.hostKeys.version) {
+      this.cachedOffer = serverOffer(this.crypto, this.hostKeys);
+      this.offerVersion = this.hostKeys.version;
+    }
+    return this.cachedOffer;
   }
 
   log(line: string): void {

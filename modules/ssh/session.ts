@@ -46,7 +46,8 @@ export interface ServerInfo {
   readonly host: string;
   readonly startedAt: number;
   now(): number;
-  readonly hostKeyFingerprint: string;
+  /** One line per host key: its SHA256 fingerprint and type, e.g. "SHA256:... (ED25519)". */
+  hostKeys(): string[];
   readonly cryptoName: string;
   /** One line per open session on the whole server. */
   sessions(): string[];

@@ -3,6 +3,7 @@
 // wrap at 2^32, and a send path that builds each packet in place in one reusable buffer.
 
 import { NoneCipher, type PacketCipher } from "./cipher.js";
+import { MAX_MAC_LENGTH } from "./mac.js";
 import { DISCONNECT, SshError, isKexPhaseMessage } from "./messages.js";
 import { parseVersion } from "./version.js";
 import { SshWriter } from "./wire.js";
@@ -13,8 +14,8 @@ import { SshWriter } from "./wire.js";
 export const MAX_PACKET_LENGTH = 35000;
 /** Largest payload after removing padding (RFC 4253 6.1 minimum is 32768). */
 export const MAX_PAYLOAD_LENGTH = MAX_PACKET_LENGTH - 5;
-/** Largest MAC/tag of any cipher we support (Poly1305). */
-const MAX_TAG_LENGTH = 16;
+/** Largest MAC/tag of any cipher we support: hmac-sha2-512's 64 bytes (AEAD tags are 16). */
+const MAX_TAG_LENGTH = MAX_MAC_LENGTH;
 /** The receive buffer at its largest: one packet of the largest size with its length field and tag. */
 export const RECEIVE_BUFFER_SIZE = 4 + MAX_PACKET_LENGTH + MAX_TAG_LENGTH;
 /** The receive buffer of an idle connection: enough for the handshake's packets (a KEXINIT from
@@ -110,7 +111,7 @@ export class Transport {
       const avail = this.rxEnd - this.rxStart;
       const cipher = this.inCipher;
       if (this.pendingLength < 0) {
-        if (avail < 4) return;
+        if (avail < cipher.lengthBytes) return;
         const len = cipher.decryptLength(this.inSeq, this.rx, this.rxStart);
         if (len > MAX_PACKET_LENGTH) {
           throw new SshError(DISCONNECT.PROTOCOL_ERROR, `packet length ${len} exceeds the maximum ${MAX_PACKET_LENGTH}`);

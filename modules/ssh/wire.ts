@@ -50,6 +50,19 @@ export class SshReader {
     this.pos += n;
     return s;
   }
+  /** An mpint (RFC 4251 section 5) that must be non-negative: its magnitude as a view, without
+   * the leading zero byte that keeps the top bit clear. Refuses negative numbers and
+   * non-minimal encodings (extra leading zeros), as OpenSSH's sshbuf_get_bignum2 does. */
+  mpint(): Uint8Array {
+    const s = this.string();
+    if (s.length === 0) return s;
+    if ((s[0] & 0x80) !== 0) throw new WireError("negative mpint");
+    if (s[0] === 0) {
+      if (s.length === 1 || (s[1] & 0x80) === 0) throw new WireError("mpint with a superfluous leading zero");
+      return s.subarray(1);
+    }
+    return s;
+  }
   /** A `string` holding UTF-8 text (RFC 4251 allows ISO-10646 UTF-8 in user names and messages). */
   text(): string {
     return utf8Decode(this.string());

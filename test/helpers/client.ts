@@ -4,8 +4,8 @@
 
 import { randomFillSync } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { CIPHERS } from "../../modules/ssh/cipher.js";
-import { CLIENT_CIPHER, clientKexReply, sendClientKexInit, sendPublickeyRequest } from "./client-kex.js";
+import type { PacketCipher } from "../../modules/ssh/cipher.js";
+import { clientEphemeral, clientKexReply, clientNegotiate, sendClientKexInit, sendPublickeyRequest, sendSignedPublickey, type ClientEphemeral } from "./client-kex.js";
 import { MSG } from "../../modules/ssh/messages.js";
 import { Transport } from "../../modules/ssh/transport.js";
 import { SshReader, SshWriter, asciiEncode, utf8Decode } from "../../modules/ssh/wire.js";
@@ -17,6 +17,7 @@ export interface ClientOptions {
   kex?: string[];
   hostKey?: string[];
   ciphers?: string[];
+  macs?: string[];
   firstKexPacketFollows?: boolean;
   version?: string;
 }
@@ -32,7 +33,9 @@ export class ScriptedClient {
   serverVersion = "";
   private clientKexInit: Uint8Array | null = null;
   private serverKexInit: Uint8Array | null = null;
-  private ephemeral = new Uint8Array(32);
+  private ephemeral: ClientEphemeral | null = null;
+  /** What the last key exchange negotiated. */
+  negotiated: ReturnType<typeof clientNegotiate> | null = null;
   sessionId: Uint8Array | null = null;
   hostKeyBlob: Uint8Array | null = null;
   strict = false;
@@ -42,7 +45,7 @@ export class ScriptedClient {
   closed = false;
   /** Bytes that reached the client raw (before it could parse them), for negative tests. */
   raw: number[] = [];
-  private pendingInKey: Uint8Array | null = null;
+  private pendingIn: PacketCipher | null = null;
   /** Set by negative tests to corrupt what the client sends. */
   mutateOutput: ((packet: Uint8Array) => void) | null = null;
 
@@ -87,9 +90,9 @@ export class ScriptedClient {
       this.disconnect = { reason: r.uint32(), message: r.text() };
     }
     if (copy[0] === MSG.KEX_ECDH_REPLY) this.onEcdhReply(copy);
-    if (copy[0] === MSG.NEWKEYS && this.pendingInKey) {
-      this.transport.inCipher = CIPHERS[CLIENT_CIPHER].create(crypto, this.pendingInKey);
-      this.pendingInKey = null;
+    if (copy[0] === MSG.NEWKEYS && this.pendingIn) {
+      this.transport.inCipher = this.pendingIn;
+      this.pendingIn = null;
       if (this.strict) this.transport.inSeq = 0;
     }
     this.queue.push({ payload: copy, seq });
@@ -161,9 +164,10 @@ export class ScriptedClient {
     this.clientKexInit = sendClientKexInit(this.transport, crypto, this.options);
   }
 
-  sendEcdhInit(): void {
-    randomFillSync(this.ephemeral);
-    this.send(MSG.KEX_ECDH_INIT, (w) => w.string(crypto.x25519Public(this.ephemeral)));
+  /** KEX_ECDH_INIT for the negotiated method; `publicValue` replaces the real one (bad input). */
+  sendEcdhInit(publicValue?: Uint8Array): void {
+    if (!publicValue) this.ephemeral = clientEphemeral(crypto, clientNegotiate(this.clientKexInit!, this.serverKexInit!).kex);
+    this.send(MSG.KEX_ECDH_INIT, (w) => w.string(publicValue ?? this.ephemeral!.publicValue));
   }
 
   /** Version, KEXINIT, ECDH, NEWKEYS: returns when both directions are encrypted. */
@@ -173,14 +177,25 @@ export class ScriptedClient {
     await this.kexAfterKexInitSent();
   }
 
-  /** The rest of a key exchange once our KEXINIT is out (first kex or rekey). */
-  async kexAfterKexInitSent(opts: { beforeEcdh?: () => void } = {}): Promise<void> {
+  /** Version and KEXINIT out, the server's KEXINIT in: the kex method's messages come next. */
+  async exchangeKexInits(): Promise<void> {
+    this.sendVersion();
+    this.sendKexInit();
+    await this.receiveServerKexInit();
+  }
+
+  private async receiveServerKexInit(): Promise<void> {
     const kexinit = await this.expect(MSG.KEXINIT);
     this.serverKexInit = kexinit.buf.slice();
     if (!this.sessionId) {
       const r = new SshReader(this.serverKexInit, 17);
       this.strict = r.nameList().includes("kex-strict-s-v00@openssh.com") && (this.options.kex ?? ["kex-strict-c-v00@openssh.com"]).includes("kex-strict-c-v00@openssh.com");
     }
+  }
+
+  /** The rest of a key exchange once our KEXINIT is out (first kex or rekey). */
+  async kexAfterKexInitSent(opts: { beforeEcdh?: () => void } = {}): Promise<void> {
+    await this.receiveServerKexInit();
     opts.beforeEcdh?.();
     this.sendEcdhInit();
     await this.expect(MSG.KEX_ECDH_REPLY);
@@ -190,11 +205,12 @@ export class ScriptedClient {
   /** Processed as it arrives (not when a test awaits it): packets after the server's NEWKEYS may
    * be in the same read and need the new keys. */
   private onEcdhReply(payload: Uint8Array): void {
-    const transcript = { clientVersion: this.clientVersion, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral };
+    const transcript = { clientVersion: this.clientVersion, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral! };
     const r = clientKexReply(this.transport, crypto, payload, transcript, this.sessionId, this.strict);
     this.hostKeyBlob = r.hostKeyBlob;
     this.sessionId = r.sessionId;
-    this.pendingInKey = r.inKey;
+    this.pendingIn = r.inCipher;
+    this.negotiated = r.negotiated;
   }
 
   // ---- authentication ----
@@ -209,6 +225,12 @@ export class ScriptedClient {
     sendPublickeyRequest(this.transport, crypto, this.sessionId!, user, seed);
     const p = await this.next();
     return p[0];
+  }
+
+  /** publickey auth with any key: `sign` makes the signature blob over the signed data. */
+  async authSigned(user: string, algorithm: string, blob: Uint8Array, sign: (data: Uint8Array) => Uint8Array): Promise<number> {
+    sendSignedPublickey(this.transport, this.sessionId!, user, algorithm, blob, sign);
+    return (await this.next())[0];
   }
 
   async authPassword(user: string, password: string): Promise<number> {
@@ -327,8 +349,8 @@ export async function tcpClient(port: number, options: ClientOptions = {}): Prom
 }
 
 /** A logged-in client with an authorized seed. */
-export async function loggedIn(port: number, seed: Uint8Array): Promise<{ client: ScriptedClient; socket: Socket }> {
-  const c = await tcpClient(port);
+export async function loggedIn(port: number, seed: Uint8Array, options: ClientOptions = {}): Promise<{ client: ScriptedClient; socket: Socket }> {
+  const c = await tcpClient(port, options);
   await c.client.handshake();
   await c.client.requestUserauth();
   const r = await c.client.authPublickey("console", seed);

@@ -25,6 +25,20 @@ export function ensureTool(binary: string, pkg: string): string {
   return again.stdout.trim();
 }
 
+/** Makes sure `python` can import `module`, installing Debian `pkg` when it cannot (root). Throws
+ * loudly if it still cannot. */
+export function ensurePythonModule(python: string, module: string, pkg: string): void {
+  const check = () => spawnSync(python, ["-c", `import ${module}`], { encoding: "utf8" }).status === 0;
+  if (check()) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (!aptUpdated) {
+    execFileSync("apt-get", ["update", "-q"], { stdio: "ignore", timeout: 300_000, env });
+    aptUpdated = true;
+  }
+  execFileSync("apt-get", ["install", "-y", "-q", "-o", "DPkg::Lock::Timeout=900", pkg], { stdio: "ignore", timeout: 900_000, env });
+  if (!check()) throw new Error(`${python} cannot import ${module} and installing ${pkg} did not fix it`);
+}
+
 export function tempDir(prefix = "essh-"): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };

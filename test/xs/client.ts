@@ -4,12 +4,12 @@
 // that moves bytes between it and a server connection in the same process (see Wire).
 
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
-import { CIPHERS } from "../../modules/ssh/cipher.js";
 import { MSG } from "../../modules/ssh/messages.js";
 import { Transport } from "../../modules/ssh/transport.js";
 import { SshReader, SshWriter, asciiEncode, concatBytes, utf8Decode } from "../../modules/ssh/wire.js";
 
-import { CLIENT_CIPHER as CIPHER, clientKexReply, sendClientKexInit, sendPublickeyRequest } from "../helpers/client-kex.js";
+import { clientEphemeral, clientKexReply, sendClientKexInit, sendPublickeyRequest, type ClientEphemeral } from "../helpers/client-kex.js";
+import type { PacketCipher } from "../../modules/ssh/cipher.js";
 
 /** Both directions of an in-process connection, and a pump that runs until nothing moves. */
 export class Wire {
@@ -52,9 +52,9 @@ export class XsClient {
   serverVersion = "";
   private clientKexInit: Uint8Array | null = null;
   private serverKexInit: Uint8Array | null = null;
-  private readonly ephemeral = new Uint8Array(32);
+  private ephemeral: ClientEphemeral | null = null;
   private sessionId: Uint8Array | null = null;
-  private pendingInKey: Uint8Array | null = null;
+  private pendingIn: PacketCipher | null = null;
   private strict = false;
   private readonly queue: Uint8Array[] = [];
   private nextChannel = 0;
@@ -82,9 +82,9 @@ export class XsClient {
   private onPacket(payload: Uint8Array): void {
     const copy = payload.slice();
     if (copy[0] === MSG.KEX_ECDH_REPLY) this.onEcdhReply(copy);
-    if (copy[0] === MSG.NEWKEYS && this.pendingInKey) {
-      this.transport.inCipher = CIPHERS[CIPHER].create(this.crypto, this.pendingInKey);
-      this.pendingInKey = null;
+    if (copy[0] === MSG.NEWKEYS && this.pendingIn) {
+      this.transport.inCipher = this.pendingIn;
+      this.pendingIn = null;
       if (this.strict) this.transport.inSeq = 0;
     }
     this.queue.push(copy);
@@ -125,8 +125,8 @@ export class XsClient {
     const kexinit = this.expect(MSG.KEXINIT);
     this.serverKexInit = kexinit.buf.slice();
     this.strict = new SshReader(this.serverKexInit, 17).nameList().includes("kex-strict-s-v00@openssh.com");
-    this.crypto.randomBytes(this.ephemeral);
-    this.send(MSG.KEX_ECDH_INIT, (x) => x.string(this.crypto.x25519Public(this.ephemeral)));
+    this.ephemeral = clientEphemeral(this.crypto, "curve25519-sha256");
+    this.send(MSG.KEX_ECDH_INIT, (x) => x.string(this.ephemeral!.publicValue));
     this.expect(MSG.KEX_ECDH_REPLY);
     this.expect(MSG.NEWKEYS);
   }
@@ -134,10 +134,10 @@ export class XsClient {
   /** Verifies the server's signature of the exchange hash and switches our output to the new keys
    * (done as the packet arrives: the server's NEWKEYS and encrypted packets may follow at once). */
   private onEcdhReply(payload: Uint8Array): void {
-    const transcript = { clientVersion: this.version, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral };
+    const transcript = { clientVersion: this.version, serverVersion: this.serverVersion, clientKexInit: this.clientKexInit!, serverKexInit: this.serverKexInit!, ephemeral: this.ephemeral! };
     const r = clientKexReply(this.transport, this.crypto, payload, transcript, this.sessionId, this.strict);
     this.sessionId = r.sessionId;
-    this.pendingInKey = r.inKey;
+    this.pendingIn = r.inCipher;
   }
 
   /** ssh-userauth, then publickey with an ed25519 seed; returns the reply (52 success, 51 failure). */

@@ -6,6 +6,7 @@
 
 import { DeviceApps } from "../../modules/console/apps.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
+import { HostKeySet } from "../../modules/ssh/hostkeys.js";
 import { ed25519PublicKeyBlob } from "../../modules/ssh/keys.js";
 import { MSG } from "../../modules/ssh/messages.js";
 import { SshServer } from "../../modules/ssh/server.js";
@@ -43,7 +44,7 @@ const logs: string[] = [];
 
 const server = new SshServer({
   crypto,
-  hostKey: { seed: hostSeed, publicKey: crypto.ed25519Public(hostSeed) },
+  hostKeys: new HostKeySet(crypto, [{ type: "ssh-ed25519", seed: hostSeed, publicKey: crypto.ed25519Public(hostSeed) }]),
   hostName: "xsrun",
   log: (line) => logs.push(line),
   now: () => Date.now(),

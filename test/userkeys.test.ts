@@ -1,0 +1,253 @@
+// User keys of every type people already have, against the node host:
+// - OpenSSH 9.2 logs in with RSA-2048, RSA-4096, ECDSA-256/384/521 and Ed25519 keys from ssh-keygen,
+//   with no extra client flags (server-sig-algs makes it sign RSA with SHA-2); an RSA-1024 key is
+//   refused with a log line saying why, and so is a SHA-1 ssh-rsa signature;
+// - a FIPS-like client profile (ECDH P-256, AES-GCM/CTR, HMAC-SHA2-256, ECDSA/RSA host keys) logs in
+//   and copies a file with scp;
+// - FIDO security keys (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com): no
+//   authenticator here, so the test makes the key blobs and signatures itself from PROTOCOL.u2f, and
+//   checks the user-presence rule and its no-touch-required / verify-required options.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes, sign as nodeSign } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createNodeProvider } from "../hosts/node/crypto_node.js";
+import { MSG } from "../modules/ssh/messages.js";
+import { SshWriter } from "../modules/ssh/wire.js";
+import { tcpClient } from "./helpers/client.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+import { ensureTool, opensshOptions, run } from "./helpers/tools.js";
+
+ensureTool("ssh", "openssh-client");
+ensureTool("scp", "openssh-client");
+
+const TARGET = "console@127.0.0.1";
+const RUN_MS = 30_000;
+const node = createNodeProvider();
+
+/** ssh-keygen with only type and size (and no passphrase): the keys people already have. */
+function keygen(dir: string, name: string, type: string, bits?: number): string {
+  const file = join(dir, name);
+  execFileSync("ssh-keygen", ["-q", "-t", type, ...(bits ? ["-b", String(bits)] : []), "-N", "", "-C", name, "-f", file], { timeout: 60_000 });
+  return file;
+}
+
+/** ssh options for one key (the helper's options carry the server's own test key). */
+const keyArgs = (srv: TestServer, key: string): string[] => ["-p", String(srv.port), ...opensshOptions(key)];
+/** scp's, likewise (-P for the port). */
+const scpArgs = (srv: TestServer, key: string): string[] => ["-P", String(srv.port), ...opensshOptions(key)];
+
+describe("OpenSSH 9.2 user keys from ssh-keygen", () => {
+  let srv: TestServer;
+  const keys: Record<string, string> = {};
+
+  before(async () => {
+    srv = await startTestServer();
+    for (const [name, type, bits] of [
+      ["rsa2048", "rsa", 2048], ["rsa4096", "rsa", 4096], ["rsa1024", "rsa", 1024],
+      ["ecdsa256", "ecdsa", 256], ["ecdsa384", "ecdsa", 384], ["ecdsa521", "ecdsa", 521], ["ed25519", "ed25519", 0],
+    ] as const) keys[name] = keygen(srv.dir, `user_${name}`, type, bits || undefined);
+    const lines = Object.values(keys).map((k) => readFileSync(k + ".pub", "utf8").trim());
+    writeFileSync(join(srv.dir, "authorized_keys"), lines.join("\n") + "\n");
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  for (const [name, algorithm] of [
+    ["rsa2048", "rsa-sha2-512"], ["rsa4096", "rsa-sha2-512"], ["ecdsa256", "ecdsa-sha2-nistp256"],
+    ["ecdsa384", "ecdsa-sha2-nistp384"], ["ecdsa521", "ecdsa-sha2-nistp521"], ["ed25519", "ssh-ed25519"],
+  ] as const) {
+    test(`${name}: logs in (${algorithm})`, async () => {
+      const r = await run("ssh", [...keyArgs(srv, keys[name]), TARGET, "echo in"], { timeoutMs: RUN_MS });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString(), "in\n");
+      assert.ok(srv.logs.some((l) => l.includes(`logged in with publickey (${algorithm} `)), srv.logs.slice(-5).join("\n"));
+    });
+  }
+
+  test("the authorized_keys load notes the RSA-1024 key it will refuse", () => {
+    assert.ok(srv.logs.some((l) => /an RSA key of 1024 bits will be refused/.test(l)), srv.logs.join("\n"));
+  });
+
+  test("rsa1024: refused, and the log says why", async () => {
+    const r = await run("ssh", [...keyArgs(srv, keys.rsa1024), TARGET, "echo in"], { timeoutMs: RUN_MS });
+    assert.equal(r.code, 255);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.ok(srv.logs.some((l) => /RSA key of 1024 bits refused: at least 2048 bits are required/.test(l)), srv.logs.join("\n"));
+  });
+
+  test("an RSA key offered with SHA-1 (ssh-rsa) is refused, and the log says why", async () => {
+    // OpenSSH 9.2 only signs with ssh-rsa when told to and when the server does not list rsa-sha2-*:
+    // so the scripted client signs the request itself.
+    const { client, socket } = await tcpClient(srv.port);
+    try {
+      await client.handshake();
+      await client.requestUserauth();
+      const pem = readFileSync(keys.rsa2048, "utf8");
+      const { key, blob } = await rsaFromOpenSsh(pem);
+      const reply = await client.authSigned("console", "ssh-rsa", blob, (data) => new SshWriter().text("ssh-rsa").string(nodeSign("sha1", data, key)).bytes());
+      assert.equal(reply, MSG.USERAUTH_FAILURE);
+      assert.ok(srv.logs.some((l) => /ssh-rsa signatures use SHA-1, which is broken/.test(l)), srv.logs.join("\n"));
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test("server-sig-algs lists every user-key algorithm the node provider verifies", async () => {
+    const r = await run("ssh", ["-vv", ...keyArgs(srv, keys.ed25519), TARGET, "echo in"], { timeoutMs: RUN_MS });
+    assert.equal(r.code, 0, r.stderr);
+    const m = /server-sig-algs=<([^>]*)>/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.deepEqual(m[1].split(","), [
+      "ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+      "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+    ]);
+  });
+
+  test("a FIPS-like profile (ECDH P-256, AES-GCM/CTR, HMAC-SHA2-256, ECDSA/RSA host keys, RSA user key) logs in and copies with scp", async () => {
+    const fips = [
+      "-o", "KexAlgorithms=ecdh-sha2-nistp256",
+      "-o", "Ciphers=aes256-gcm@openssh.com,aes256-ctr",
+      "-o", "MACs=hmac-sha2-256",
+      "-o", "HostKeyAlgorithms=ecdsa-sha2-nistp256,rsa-sha2-256",
+      "-o", "PubkeyAcceptedAlgorithms=rsa-sha2-256,ecdsa-sha2-nistp256",
+    ];
+    const r = await run("ssh", ["-v", ...keyArgs(srv, keys.rsa2048), ...fips, TARGET, "echo fips"], { timeoutMs: RUN_MS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "fips\n");
+    assert.match(r.stderr, /kex: algorithm: ecdh-sha2-nistp256/);
+    assert.match(r.stderr, /kex: host key algorithm: ecdsa-sha2-nistp256/);
+    assert.match(r.stderr, /kex: server->client cipher: aes256-gcm@openssh\.com MAC: <implicit>/);
+    assert.ok(srv.logs.some((l) => l.includes("logged in with publickey (rsa-sha2-256 ")), srv.logs.slice(-5).join("\n"));
+
+    const local = join(srv.dir, "fips.bin");
+    const data = randomBytes(200 * 1024);
+    writeFileSync(local, data);
+    // The legacy protocol (-O) and the SFTP one, with the CTR cipher this time.
+    for (const extra of [["-O"], ["-o", "Ciphers=aes256-ctr"]]) {
+      const up = await run("scp", [...scpArgs(srv, keys.rsa2048), ...fips, ...extra, local, `${TARGET}:fips.bin`], { timeoutMs: RUN_MS });
+      assert.equal(up.code, 0, up.stderr);
+      const back = join(srv.dir, "fips.back");
+      const down = await run("scp", [...scpArgs(srv, keys.rsa2048), ...fips, ...extra, `${TARGET}:fips.bin`, back], { timeoutMs: RUN_MS });
+      assert.equal(down.code, 0, down.stderr);
+      assert.deepEqual(readFileSync(back), data);
+    }
+  });
+});
+
+/** An RSA private key from an OpenSSH key file (via ssh-keygen -e to PKCS#8), and its public blob. */
+async function rsaFromOpenSsh(pem: string) {
+  const { decodeOpenSshPrivateKeyAny, publicKeyBlob } = await import("../modules/ssh/keys.js");
+  const { createPrivateKey } = await import("node:crypto");
+  const { key } = decodeOpenSshPrivateKeyAny(pem);
+  if (key.type !== "ssh-rsa") throw new Error("not RSA");
+  const b = (x: Uint8Array) => Buffer.from(x).toString("base64url");
+  const r = key.rsa;
+  const k = createPrivateKey({ key: { kty: "RSA", n: b(r.n), e: b(r.e), d: b(r.d), p: b(r.p), q: b(r.q), dp: b(r.dp), dq: b(r.dq), qi: b(r.qi) }, format: "jwk" });
+  return { key: k, blob: publicKeyBlob(key) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// FIDO security keys, made here from the key format (OpenSSH PROTOCOL.u2f)
+
+const sha256 = (d: Uint8Array) => createHash("sha256").update(d).digest();
+const APPLICATION = "ssh:";
+const UP = 0x01, UV = 0x04;
+
+interface SkKey {
+  type: string;
+  blob: Uint8Array;
+  /** The signature blob over `data` with these flags and counter. */
+  sign(data: Uint8Array, flags: number, counter: number): Uint8Array;
+}
+
+/** What the authenticator signs: SHA-256(application) || flags || counter || SHA-256(data). */
+function skMessage(data: Uint8Array, flags: number, counter: number): Uint8Array {
+  return new SshWriter().raw(sha256(Buffer.from(APPLICATION))).byte(flags).uint32(counter).raw(sha256(data)).bytes();
+}
+
+function skEd25519(): SkKey {
+  const seed = randomBytes(32);
+  const pub = node.ed25519Public(seed);
+  const type = "sk-ssh-ed25519@openssh.com";
+  return {
+    type,
+    blob: new SshWriter().text(type).string(pub).text(APPLICATION).bytes(),
+    sign: (data, flags, counter) => new SshWriter().text(type).string(node.ed25519Sign(seed, skMessage(data, flags, counter))).byte(flags).uint32(counter).bytes(),
+  };
+}
+
+function skEcdsa(): SkKey {
+  const pair = node.ecGenerate!("p256");
+  const type = "sk-ecdsa-sha2-nistp256@openssh.com";
+  return {
+    type,
+    blob: new SshWriter().text(type).text("nistp256").string(pair.publicKey).text(APPLICATION).bytes(),
+    sign: (data, flags, counter) => {
+      const rs = node.ecdsaSign!("p256", pair.privateKey, skMessage(data, flags, counter));
+      const inner = new SshWriter().mpint(rs.subarray(0, 32)).mpint(rs.subarray(32)).bytes();
+      return new SshWriter().text(type).string(inner).byte(flags).uint32(counter).bytes();
+    },
+  };
+}
+
+describe("FIDO security keys (sk-*), signatures made from PROTOCOL.u2f", () => {
+  let srv: TestServer;
+  const touch = { ed: skEd25519(), ec: skEcdsa() };
+  const noTouch = { ed: skEd25519(), ec: skEcdsa() };
+  const verify = { ed: skEd25519(), ec: skEcdsa() };
+  const line = (k: SkKey, options = "") => `${options ? options + " " : ""}${k.type} ${Buffer.from(k.blob).toString("base64")} sk-test`;
+
+  before(async () => {
+    srv = await startTestServer();
+    writeFileSync(join(srv.dir, "authorized_keys"), [
+      line(touch.ed), line(touch.ec),
+      line(noTouch.ed, "no-touch-required"), line(noTouch.ec, "no-touch-required"),
+      line(verify.ed, "verify-required"), line(verify.ec, "verify-required"),
+    ].join("\n") + "\n");
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  async function attempt(k: SkKey, flags: number, tamper?: (sig: Uint8Array) => void): Promise<number> {
+    const { client, socket } = await tcpClient(srv.port);
+    try {
+      await client.handshake();
+      await client.requestUserauth();
+      return await client.authSigned("console", k.type, k.blob, (data) => {
+        const s = k.sign(data, flags, 7);
+        tamper?.(s);
+        return s;
+      });
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  for (const kind of ["ed", "ec"] as const) {
+    const label = kind === "ed" ? "sk-ssh-ed25519" : "sk-ecdsa-sha2-nistp256";
+    test(`${label}: a touched signature logs in; an untouched one is refused and the log says why`, async () => {
+      assert.equal(await attempt(touch[kind], UP), MSG.USERAUTH_SUCCESS);
+      assert.equal(await attempt(touch[kind], 0), MSG.USERAUTH_FAILURE);
+      assert.ok(srv.logs.some((l) => /without user presence \(touch\)/.test(l)), srv.logs.join("\n"));
+    });
+    test(`${label}: no-touch-required lets an untouched signature in`, async () => {
+      assert.equal(await attempt(noTouch[kind], 0), MSG.USERAUTH_SUCCESS);
+    });
+    test(`${label}: verify-required needs the user-verified flag`, async () => {
+      assert.equal(await attempt(verify[kind], UP), MSG.USERAUTH_FAILURE);
+      assert.ok(srv.logs.some((l) => /without user verification/.test(l)), srv.logs.join("\n"));
+      assert.equal(await attempt(verify[kind], UP | UV), MSG.USERAUTH_SUCCESS);
+    });
+    test(`${label}: a changed counter (outside the signed bytes' copy) fails the signature`, async () => {
+      // The counter is the last 4 bytes of the blob: change it, and the signed message differs.
+      assert.equal(await attempt(touch[kind], UP, (s) => (s[s.length - 1] ^= 1)), MSG.USERAUTH_FAILURE);
+      assert.ok(srv.logs.some((l) => /signature does not verify/.test(l)), srv.logs.join("\n"));
+    });
+  }
+});
