@@ -123,7 +123,7 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     mkdirSync(resources);
     mkdirSync(local);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sim-client", "-f", key], { timeout: 20_000 });
-    // The image's authorized_keys: our key, a comment, and an ECDSA key the ESP32 host must skip.
+    // The image's authorized_keys: our key, a comment, and an ECDSA key (the native provider verifies ECDSA through PSA).
     execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-C", "ecdsa@laptop", "-f", join(tmp.path, "id_ecdsa")], { timeout: 20_000 });
     const lines = ["# built into the image", readFileSync(key + ".pub", "utf8").trim(), readFileSync(join(tmp.path, "id_ecdsa.pub"), "utf8").trim()];
     writeFileSync(join(resources, "authorized_keys"), lines.join("\n") + "\n");
@@ -166,9 +166,9 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.match(log, new RegExp(`ssh: listening on ${BOARD_ADDRESS.replace(/\./g, "\\.")}:22 \\(ssh console@esp-ssh-console\\.local\\)`));
     assert.match(log, /flash spiffs at \/mod\/: 956561 bytes, 0 used/);
     assert.match(log, /uart uart2: ESP32 UART2 \(TX GPIO17, RX GPIO16, 3\.3 V\)/);
-    // The native provider lists no ECDSA yet: the ECDSA key is skipped, and the log says why.
-    assert.match(log, /authorized_keys: 1 key\(s\) of type ecdsa-sha2-nistp256 ignored: this host's crypto provider \(native\) cannot verify them/);
-    assert.match(log, /authorized keys: 1\n/);
+    // The native provider verifies ECDSA (PSA): both keys load, none is skipped.
+    assert.doesNotMatch(log, /ignored: this host's crypto provider/);
+    assert.match(log, /authorized keys: 2\n/);
     assert.doesNotMatch(log, /password/);
     const stored = nvs(state).sshconsole?.hostkey;
     assert.equal(stored?.type, "blob");
