@@ -22,7 +22,7 @@ test("check:esp32 passes", { timeout: 1_500_000 }, async () => {
     const err = e as { stdout?: string; stderr?: string };
     assert.fail(`check:esp32 failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
   }
-  for (const name of ["typescript", "manifests", "authorized_keys", "C hooks"]) {
+  for (const name of ["typescript", "manifests", "preload", "authorized_keys", "C hooks"]) {
     assert.match(output, new RegExp(`^ok   ${name}`, "m"), `step ${name} did not pass:\n${output}`);
   }
   assert.match(output, /modules\/crypto\/native_crypto\.c/, "the native hooks were not compiled");

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkPreload } from "../hosts/esp32/preload-check.js";
+import { checkPreload, sdkPreloadFilter } from "../hosts/esp32/preload-check.js";
 import { tempDir } from "./helpers/tools.js";
 
 function check(source: string): { line: number; message: string }[] {
@@ -64,4 +64,34 @@ test("allowed: what preload keeps writable or never writes", () => {
     ].join("\n"),
   );
   assert.deepEqual(problems, []);
+});
+
+test("reported: the override mistake (assigning over a frozen built-in prototype's property)", () => {
+  const problems = check(
+    [
+      "export class BadError extends Error {",
+      "  constructor(m: string) { super(m); this.name = 'BadError'; }", // 2: Error.prototype.name
+      "}",
+      "export function relabel(e: Error) { e.message = 'x'; }", // 4: Error.prototype.message
+      "export class GoodError extends Error {",
+      "  override get name() { return 'GoodError'; }",
+      "}",
+      "export class Port { name = ''; constructor(n: string) { this.name = n; } }", // own field: fine
+      "export function rename(p: Port) { p.name = 'x'; }",
+    ].join("\n"),
+  );
+  assert.deepEqual(problems.map((p) => p.line), [2, 4], JSON.stringify(problems, null, 1));
+  assert.match(problems[0]!.message, /override mistake/);
+});
+
+test("the SDK's preload filter: wildcards select JavaScript modules only, names select any", () => {
+  const modules = [
+    { name: "main", javascript: false },
+    { name: "modules/ssh/wire", javascript: false },
+    { name: "modules/ssh/kex/ecdh", javascript: false },
+    { name: "lib/helper", javascript: true },
+  ];
+  const r = sdkPreloadFilter(["main", "modules/ssh/*", "lib/*", "modules/ssh/kex/ecdh", "gone"], modules);
+  assert.deepEqual([...r.selected].sort(), ["lib/helper", "main", "modules/ssh/kex/ecdh"]);
+  assert.deepEqual(r.unmatched, ["modules/ssh/*", "gone"]);
 });

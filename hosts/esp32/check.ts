@@ -2,12 +2,15 @@
 // or a board.
 //
 // 1. TypeScript: tsconfig.esp32.json type-checks hosts/esp32 (from the entry hosts/esp32/main.ts)
-//    and modules/ with lib ES2022 only (no DOM, no node types) against hosts/esp32/types, our
-//    declarations of the Moddable SDK 8.2.3 modules the host uses.
+//    and modules/ with the settings mcconfig writes (target and lib ES2025, module preserve; needs
+//    TypeScript >= 6, which package.json pins: 5.9 rejects es2025 with TS6046), no DOM, no node
+//    types, against hosts/esp32/types, our declarations of the Moddable SDK 8.2.3 modules.
 // 2. Manifests: manifest.json, manifest_littlefs.json and hosts/esp32/manifest_app.json parse; every
 //    module and data path they list exists; every host module is listed; nothing node-only (noble,
 //    hosts/node) is; every native("...") the host binds is a function the listed C files declare.
-// 3. Preload: the manifest preloads every module (its "preload" list covers all of them), and
+// 3. Preload: the manifest preloads every module as the SDK 8.2.3 filter reads its "preload" list
+//    (tools/mcconfig.js filterPreload: wildcards select JavaScript modules only, so each TypeScript
+//    module must be named; an entry that selects nothing fails), and
 //    their code does what Moddable's preload allows (preload-check.ts: no RegExp made while a module
 //    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties).
 // 4. certs/authorized_keys parses and holds no private key.
@@ -29,10 +32,11 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import ts from "typescript";
 import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
 import { MBEDTLS_DEFINES, mbedtls } from "../qemu/mbedtls.js";
 import { mlkemInclude } from "../qemu/mlkem.js";
-import { checkPreload } from "./preload-check.js";
+import { checkPreload, sdkPreloadFilter } from "./preload-check.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -60,9 +64,11 @@ async function step(name: string, fn: Step): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 async function typecheck(): Promise<string> {
+  // mcconfig runs the tsc on PATH with target/lib "es2025"; TypeScript 5.x rejects that (TS6046).
+  if (Number(ts.version.split(".")[0]) < 6) throw new Error(`TypeScript ${ts.version}: mcconfig's target/lib es2025 needs TypeScript >= 6`);
   const tsc = join(root, "node_modules/typescript/bin/tsc");
   await run(process.execPath, [tsc, "-p", join(root, "tsconfig.esp32.json")], { cwd: root, maxBuffer: 16 << 20 });
-  return "tsconfig.esp32.json (lib ES2022, hosts/esp32/types)";
+  return `tsconfig.esp32.json (TypeScript ${ts.version}, target/lib ES2025, module preserve: mcconfig's settings; hosts/esp32/types)`;
 }
 
 interface Manifest {
@@ -71,10 +77,17 @@ interface Manifest {
   data?: Record<string, string | string[]>;
   creation?: { main?: string };
   preload?: string[];
+  platforms?: Record<string, { dependency?: { name?: string; idf?: string; includes?: string[] }[] }>;
 }
+
+/** Where the espressif/libsodium component (1.0.20) keeps sodium.h; mcconfig adds only the
+ * component's include/ folder, the rest must be named in the dependency's "includes". */
+const LIBSODIUM_INCLUDES = ["port_include", "libsodium/src/libsodium/include"];
 
 /** Module name -> source files, from manifest_app.json (filled by the manifests step). */
 const moduleFiles = new Map<string, string[]>();
+/** JavaScript modules of manifest_app.json (the only ones a preload wildcard can select). */
+const jsModules = new Set<string>();
 
 function readManifest(path: string): Manifest {
   return JSON.parse(readFileSync(path, "utf8")) as Manifest;
@@ -110,6 +123,10 @@ async function manifests(): Promise<string> {
   const m = readManifest(app);
   if (m.creation?.main !== "main") throw new Error(`manifest_app.json: creation.main must be "main"`);
   if (!m.modules?.main) throw new Error(`manifest_app.json maps no "main" module`);
+  const sodium = m.platforms?.esp32?.dependency?.find((d) => d.name === "libsodium");
+  if (!sodium) throw new Error("manifest_app.json: platforms.esp32 has no libsodium dependency");
+  const lacking = LIBSODIUM_INCLUDES.filter((i) => !(sodium.includes ?? []).includes(i));
+  if (lacking.length > 0) throw new Error(`manifest_app.json: the libsodium dependency's "includes" lack ${lacking.join(", ")} (mcconfig adds only its include/ folder: sodium.h would not be found)`);
   let modules = 0;
   for (const [target, sources] of Object.entries(m.modules)) {
     for (const source of asList(sources)) {
@@ -120,6 +137,7 @@ async function manifests(): Promise<string> {
         listed.add(f);
         const name = target.endsWith("*") ? target.slice(0, -1) + basename(f).replace(/\.[^.]+$/, "") : target;
         if (f.endsWith(".ts")) moduleFiles.set(name, [...(moduleFiles.get(name) ?? []), f]);
+        if (f.endsWith(".js")) jsModules.add(name);
       }
       modules += found.length;
     }
@@ -152,11 +170,15 @@ async function manifests(): Promise<string> {
 async function preload(): Promise<string> {
   const m = readManifest(join(hostDir, "manifest_app.json"));
   const patterns = m.preload ?? [];
-  const covered = (name: string) => patterns.some((p) => (p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p));
   const names = [...moduleFiles.keys()];
   if (names.length === 0) throw new Error("no modules: the manifests step failed");
-  const missing = names.filter((n) => !covered(n));
-  if (missing.length > 0) throw new Error(`manifest_app.json: not preloaded: ${missing.join(", ")}`);
+  // What the SDK's own filter selects (wildcards match JavaScript modules only), not what the
+  // patterns look like they say.
+  const modules = [...names.map((name) => ({ name, javascript: false })), ...[...jsModules].map((name) => ({ name, javascript: true }))];
+  const { selected, unmatched } = sdkPreloadFilter(patterns, modules);
+  if (unmatched.length > 0) throw new Error(`manifest_app.json: preload entries that the SDK's filter matches to no module (a wildcard selects JavaScript modules only): ${unmatched.join(", ")}`);
+  const missing = names.filter((n) => !selected.has(n));
+  if (missing.length > 0) throw new Error(`manifest_app.json: not preloaded (name each module in "preload"): ${missing.join(", ")}`);
   const files = [...moduleFiles.values()].flat();
   const problems = checkPreload(files, { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } });
   if (problems.length > 0) {

@@ -9,7 +9,9 @@
 //     are immutable (their mutators and indexed stores throw): one made while a module body runs
 //     must never be written. Passing one to a function counts as a write unless its declaration
 //     says `preload: read-only` in a comment;
-//   - classes are frozen functions: their static properties are read-only after the body ran.
+//   - classes are frozen functions: their static properties are read-only after the body ran;
+//   - the built-ins are frozen, so an assignment to a property that a built-in prototype defines
+//     (`this.name = "X"` in an Error subclass) throws at run time: the override mistake.
 //
 // Module-level `let` bindings and plain objects and arrays stay writable (XS aliases them in RAM).
 
@@ -33,6 +35,9 @@ const MUTATORS = new Set([
   "setUTCDate", "setUTCFullYear", "setUTCHours", "setUTCMilliseconds", "setUTCMinutes", "setUTCMonth", "setUTCSeconds",
   "resize", "transfer",
 ]);
+/** Data properties of built-in prototypes (Error.prototype.name and .message, Object.prototype's
+ * methods) that code may try to give an object of its own by assignment. */
+const PROTOTYPE_DATA = new Set(["name", "message", "toString", "toLocaleString", "valueOf", "constructor", "toJSON"]);
 const READ_ONLY_MARK = /preload: read-only/;
 
 function isFunctionLike(n: ts.Node): n is ts.FunctionExpression | ts.ArrowFunction {
@@ -168,6 +173,15 @@ export function checkPreload(files: readonly string[], options: ts.CompilerOptio
           }
         }
       }
+      if (ts.isPropertyAccessExpression(n) && isAssignmentTarget(n) && PROTOTYPE_DATA.has(n.name.text)) {
+        // The override mistake: an assignment that would create an own property where a frozen
+        // built-in prototype has a data property of that name throws instead (this.name = "X" in an
+        // Error subclass: "set name: not writable").
+        const decls = checker.getSymbolAtLocation(n.name)?.declarations ?? [];
+        if (decls.length > 0 && decls.every((d) => program.isSourceFileDefaultLibrary(d.getSourceFile()))) {
+          report(n, `${n.getText(sf)} = ...: assigns over a property of a built-in prototype, which the XS linker freezes (the override mistake: it throws "not writable"); define it on the class prototype (a getter) or with Object.defineProperty`);
+        }
+      }
       if (ts.isPropertyAccessExpression(n) && isAssignmentTarget(n)) {
         if (n.expression.kind !== ts.SyntaxKind.ThisKeyword && classOf(n.expression)) report(n, `${n.getText(sf)} is a static property: preloaded classes are frozen`);
         else if (n.expression.kind === ts.SyntaxKind.ThisKeyword && inStaticMethod(n)) report(n, `${n.getText(sf)} in a static method writes a static property: preloaded classes are frozen`);
@@ -177,4 +191,35 @@ export function checkPreload(files: readonly string[], options: ts.CompilerOptio
     walk(sf);
   }
   return problems;
+}
+
+/** A module of the build as the SDK's preload filter sees it: its name (target without ".xsb") and
+ * whether its source is JavaScript. */
+export interface BuildModule {
+  name: string;
+  javascript: boolean;
+}
+
+/** The modules the Moddable SDK 8.2.3 preload filter (tools/mcconfig.js `filterPreload`) selects for
+ * a manifest's "preload" list: a pattern with a "*" is cut at the star and compared with the same
+ * number of leading characters of the targets of *JavaScript* modules only (so `modules/ssh/*`
+ * selects no TypeScript module, silently); a pattern without one must equal a module's name, of a
+ * .js or a .ts module alike. Returns the selected names and the patterns that selected nothing. */
+export function sdkPreloadFilter(patterns: readonly string[], modules: readonly BuildModule[]): { selected: Set<string>; unmatched: string[] } {
+  const selected = new Set<string>();
+  const unmatched: string[] = [];
+  for (const pattern of patterns) {
+    const star = pattern.lastIndexOf("*");
+    let hit = false;
+    for (const m of modules) {
+      const target = `${m.name}.xsb`;
+      const ok = star >= 0 ? m.javascript && target.slice(0, star) === pattern.slice(0, star) : target === `${pattern}.xsb`;
+      if (ok) {
+        selected.add(m.name);
+        hit = true;
+      }
+    }
+    if (!hit) unmatched.push(pattern);
+  }
+  return { selected, unmatched };
 }

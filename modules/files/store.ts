@@ -19,7 +19,13 @@ export type StoreErrorCode =
 export class StoreError extends Error {
   constructor(readonly code: StoreErrorCode, message: string) {
     super(message);
-    this.name = "StoreError";
+  }
+
+  /** On the prototype, never `this.name = ...`: where the built-ins are frozen (the Moddable XS
+   * linker freezes them when anything is preloaded) assigning over Error.prototype's `name` throws
+   * "set name: not writable" (the override mistake). test/esp32-sim runs with frozen built-ins. */
+  override get name(): string {
+    return "StoreError";
   }
 }
 

@@ -69,6 +69,12 @@ export function isKexPhaseMessage(type: number): boolean {
 export class SshError extends Error {
   constructor(readonly reason: number, message: string) {
     super(message);
-    this.name = "SshError";
+  }
+
+  /** On the prototype, never `this.name = ...`: where the built-ins are frozen (the Moddable XS
+   * linker freezes them when anything is preloaded) assigning over Error.prototype's `name` throws
+   * "set name: not writable" (the override mistake). test/esp32-sim runs with frozen built-ins. */
+  override get name(): string {
+    return "SshError";
   }
 }

@@ -6,7 +6,13 @@
 export class WireError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "WireError";
+  }
+
+  /** On the prototype, never `this.name = ...`: where the built-ins are frozen (the Moddable XS
+   * linker freezes them when anything is preloaded) assigning over Error.prototype's `name` throws
+   * "set name: not writable" (the override mistake). test/esp32-sim runs with frozen built-ins. */
+  override get name(): string {
+    return "WireError";
   }
 }
 

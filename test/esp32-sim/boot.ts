@@ -3,7 +3,8 @@
 // (hooks.ts maps their names; run as node --import tsx --import ./test/esp32-sim/register.ts
 // test/esp32-sim/boot.ts, see harness.ts).
 //
-// 1. The globals Moddable's runtime gives: trace(), native().
+// 1. The globals Moddable's runtime gives: trace(), native(); then the built-ins frozen, as the XS
+//    linker leaves them when anything is preloaded (freeze.ts), before any of the image is loaded.
 // 2. setup/network (the SDK's build/devices/esp32/setup/network.js, preloaded by manifest_net.json):
 //    joins Wi-Fi with config.ssid/config.password through embedded:network/interface/wifi, logs
 //    "Wi-Fi connected to ..." and "IP address ...", closes its WiFi object and only then calls the
@@ -12,6 +13,7 @@
 // 3. The manifest's "main" module (hosts/esp32/main.ts): its default export, called once.
 
 import { trace } from "./board.js";
+import { freezeIntrinsics } from "./freeze.js";
 import { loadNatives, native } from "./natives.js";
 
 const g = globalThis as unknown as { trace: typeof trace; native: typeof native };
@@ -19,6 +21,8 @@ g.trace = trace;
 g.native = native;
 
 await loadNatives();
+// Before mc/config and the host: from here on an override-mistake write throws, as on the board.
+freezeIntrinsics();
 
 interface WiFiLike {
   readonly connection: number;
