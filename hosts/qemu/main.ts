@@ -38,6 +38,10 @@ import { nativeHooks, print } from "./xs/host.js";
 
 const SSH_PORT = 22;
 const TICK_MS = 1000;
+/** While a connection is open, how often to look again before making a deferred host key. */
+const HOST_KEY_IDLE_POLL_MS = 250;
+/** Logged once every host key is there (at once, or once the deferred ones are made): run.ts waits for it. */
+const HOST_KEYS_READY = "host keys: ready";
 /** PBKDF2 iterations for a generated password (each one two SHA-256 calls through the hooks). */
 const PASSWORD_ITERATIONS = 1000;
 const PASSWORD_LENGTH = 20;
@@ -186,12 +190,22 @@ setInterval(() => ssh.tick(), TICK_MS);
 const m = board.memory(true);
 for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
 if (hostKeys.pending.length > 0) {
-  // After the listening line: connections are served with the keys there are meanwhile.
-  setTimeout(() => {
+  // After the listening line, and only while no connection is open: making an RSA key is one long
+  // native call (~12 G guest instructions for RSA 3072: seconds here, a minute or more on a board)
+  // that holds the event loop, so it never stalls a connection that is under way; one that arrives
+  // meanwhile waits in lwIP's backlog. Connections are served with the keys there are until then.
+  const makeWhenIdle = () => {
+    if (ssh.connections.size > 0) {
+      setTimeout(makeWhenIdle, HOST_KEY_IDLE_POLL_MS);
+      return;
+    }
     hostKeys.makeLater();
     for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
-  }, 0);
+    log(HOST_KEYS_READY);
+  };
+  setTimeout(makeWhenIdle, 0);
 }
 log(`memory after modules: XS chunks ${atModules.chunks} B, slots ${atModules.slots} (live), keys ${atModules.keys}, XS stack ${atModules.stackNow} slots in use`);
 log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots} (live), keys ${m.keys}, XS stack peak ${m.stackPeakSlots} slots, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
 log(`ssh: listening on port ${SSH_PORT}`);
+if (hostKeys.pending.length === 0) log(HOST_KEYS_READY);
