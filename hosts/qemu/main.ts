@@ -9,7 +9,7 @@
 //              (flash.ts); a 64 KiB store in RAM (ramstore.ts) when QEMU was started without it
 //   host keys  made on first boot and kept in the flash store (reserved names, reserved.ts): Ed25519
 //              always; ECDSA P-256 and RSA 3072 when the native provider lists what they need
-//              (RSA made after boot, see loadHostKeys)
+//              (RSA made after boot while no connection is open; "host keys: ready" then)
 //   keys       the authorized_keys text the run script loads into guest memory (DIR/authorized_keys),
 //              baked into the flash store; later boots without one use the stored copy
 //   log        print() -> the console log; "ssh: listening on port 22" tells run.ts the server is up
