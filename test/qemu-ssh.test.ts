@@ -318,10 +318,11 @@ describe("SSH handshake cost in guest instructions (-icount shift=0)", () => {
     try {
       const r = await run("ssh", [...sshArgs(p, key), TARGET, "echo", "counted"], { timeoutMs: EXEC_MS * 2 });
       assert.equal(r.stdout.toString(), "counted\n", r.stderr);
-      const kex = b.output().match(/: kex curve25519-sha256.*\[([\d.]+) M instructions since accept, ([\d.]+) M with idle time\]/);
+      const kex = b.output().match(/: kex curve25519-sha256.*\[([\d.]+) M instructions since accept, ([\d.]+) M with idle time(?:; XS peak since accept \+(\d+) B of chunks, \+(\d+) slots)?\]/);
       const login = b.output().match(/logged in with publickey[^[\n]*\[([\d.]+) M instructions since accept/);
       assert.ok(kex && login, b.output());
-      t.diagnostic(`guest instructions from accept (idle time excluded): key exchange done ${kex[1]} M, logged in ${login[1]} M; with idle time ${kex[2]} M`);
+      assert.ok(kex[3] !== undefined, `the only connection: its kex line has XS's peaks since accept: ${kex[0]}`);
+      t.diagnostic(`guest instructions from accept (idle time excluded): key exchange done ${kex[1]} M, logged in ${login[1]} M; with idle time ${kex[2]} M; XS allocated by the kex ${kex[3]} B of chunks, ${kex[4]} slots`);
     } finally {
       b.child.kill("SIGTERM");
       await b.done;

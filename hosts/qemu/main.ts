@@ -59,6 +59,9 @@ const atModules = board.memory(true);
 /** Instructions retired when each connection was accepted (by remote address), so the log can say
  * what its key exchange and login cost (exact under `-icount shift=0`). */
 const acceptedAt = new Map<string, [number, number]>();
+/** The connection accepted while no other was open: XS's peaks were marked at its accept, so its
+ * kex line can say what XS allocated for the key exchange (chunks and slots beyond those at accept). */
+let measuredAlone = "";
 /** The events of a connection whose log lines get the instructions spent since its accept. Matched
  * with string methods, not a regular expression: XS lends a regular expression's backtracking
  * scratch the free end of its stack, which would read as XS stack use in the figures above. */
@@ -71,7 +74,12 @@ const log = (line: string) => {
   for (const e of TIMED) if (rest.startsWith(e) && (e !== "user " || rest.indexOf(" logged in") > 0)) event = e;
   const start = remote && event ? acceptedAt.get(remote) : undefined;
   if (start !== undefined) {
-    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time]`;
+    let xs = "";
+    if (event === "kex " && remote === measuredAlone) {
+      const m = board.memory();
+      xs = `; XS peak since accept +${m.chunksPeakSinceMark - m.chunksAtMark} B of chunks, +${m.slotsPeakSinceMark - m.slotsAtMark} slots`;
+    }
+    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time${xs}]`;
     if (event !== "kex " && event !== "user ") acceptedAt.delete(remote);
   }
   print(line);
@@ -184,7 +192,14 @@ apps.commands.infoSections.push(() => {
   ];
 });
 
-new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
+new SshListener(net, ssh, SSH_PORT, log, (remote) => {
+  measuredAlone = "";
+  if (ssh.connections.size === 0) {
+    board.markPeaks();
+    measuredAlone = remote;
+  }
+  acceptedAt.set(remote, [board.instructions(), board.instructions(true)]);
+});
 setInterval(() => ssh.tick(), TICK_MS);
 
 const m = board.memory(true);
