@@ -25,6 +25,7 @@ import { loadAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } fr
 import { NetworkMonitor } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
+import { Esp32OtaHost } from "./ota.js";
 
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
@@ -79,6 +80,13 @@ export function startEsp32(): Esp32Host | null {
   }
 
   const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  let ota: Esp32OtaHost | undefined;
+  try {
+    ota = new Esp32OtaHost();
+    log(`firmware ${ota.runningVersion}: OTA slot of ${ota.slotSize} bytes for ${ota.format.name}s`);
+  } catch (e) {
+    log(`ota: not available: ${(e as Error).message}`);
+  }
   const { ssh, files, serial } = createDevice({
     crypto,
     hostKeys: hostKeys.keys,
@@ -91,6 +99,7 @@ export function startEsp32(): Esp32Host | null {
     uarts,
     keys: () => keys,
     passwordHash,
+    ota,
   });
   new SshListener(ssh, config.sshPort, log);
   Timer.repeat(() => ssh.tick(), TICK_MS);

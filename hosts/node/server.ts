@@ -1,6 +1,7 @@
 // The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
 
 import { createDevice } from "../../modules/console/device.js";
+import type { OtaHost } from "../../modules/files/ota.js";
 import { randomFillSync } from "node:crypto";
 import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
@@ -54,6 +55,9 @@ export interface NodeServerOptions {
   log?: (line: string) => void;
   /** Where the start-up announcements go (default: stdout). */
   announce?: (line: string) => void;
+  /** Firmware image slots (tests: an in-memory pair; the node host itself has none). */
+  ota?: OtaHost;
+  otaTrialMs?: number;
 }
 
 export interface RunningServer {
@@ -127,6 +131,8 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     keys: () => keys.get(),
     passwordHash,
     banner: options.banner,
+    ota: options.ota,
+    otaTrialMs: options.otaTrialMs,
   });
 
   const sockets = new Set<Socket>();

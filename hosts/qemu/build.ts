@@ -394,13 +394,49 @@ export async function buildSshFirmware(options: { log?: (line: string) => void; 
     ...crypto.components,
     {
       name: "ssh-host",
-      sources: [...crypto.sources, ...["xs_ssh.c", "xs_net.c", "xs_uart.c", "pflash.c", "xs_flash.c"].map((f) => join(firmwareDir, f))],
+      sources: [...crypto.sources, ...["xs_ssh.c", "xs_net.c", "xs_uart.c", "pflash.c", "xs_flash.c", "boot_select.c"].map((f) => join(firmwareDir, f))],
       includes: [...crypto.includes, ...netIncludes],
       cflags: [...FIRMWARE_WARNINGS, ...crypto.cflags],
     },
   ];
   const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, heapBytes: options.heapBytes ?? SSH_HEAP_BYTES, log });
   return { ...result, bundleBytes: bundled.bytes };
+}
+
+export interface OtaImageOptions {
+  /** The version string `info` and `ota status` show. */
+  version: string;
+  /** The image's OTA trial (default OTA_TRIAL_MS). */
+  trialMs?: number;
+  /** A fault built in for tests: "no-login" refuses every login (the image never gets kept). */
+  fault?: "no-login";
+}
+
+/** Builds an update image for the SSH firmware: hosts/qemu/main.ts with `version` (and the test
+ * settings) bundled and compiled to XS bytecode, in the XSOTA format (hosts/qemu/ota.ts): what
+ * `scp IMAGE board:/ota` takes. Only the JS changes, so no C is compiled. Cached by its settings
+ * and the bundle's content: build/qemu/ota/<version>-<hash>.xsota. */
+export async function buildOtaImage(o: OtaImageOptions): Promise<{ file: string; bytes: number; version: string }> {
+  const { xsotaHeader } = await import("./ota.js");
+  const define: Record<string, string> = { __FIRMWARE_VERSION__: JSON.stringify(o.version) };
+  if (o.trialMs !== undefined) define.__OTA_TRIAL_MS__ = String(o.trialMs);
+  if (o.fault) define.__FIRMWARE_FAULT__ = JSON.stringify(o.fault);
+  const key = createHash("sha256").update(JSON.stringify(define)).digest("hex").slice(0, 12);
+  const dir = join(outDir, "ota", key);
+  mkdirSync(dir, { recursive: true });
+  const js = join(dir, "main.js");
+  const bundled = await bundleForXs(sshEntry, join(dir, "main.tmp.js"), { minify: true, define });
+  const text = readFileSync(bundled.outfile, "utf8");
+  if (!existsSync(js) || readFileSync(js, "utf8") !== text) writeFileSync(js, text);
+  const xsb = join(dir, "main.xsb");
+  await compileBundle(js, xsb);
+  const body = readFileSync(xsb);
+  const header = Buffer.from(xsotaHeader(body.length, o.version));
+  const digest = createHash("sha256").update(header).update(body).digest();
+  const file = join(outDir, "ota", `${o.version.replace(/[^A-Za-z0-9._-]/g, "_")}-${key}.xsota`);
+  const image = Buffer.concat([header, body, digest]);
+  if (!existsSync(file) || !readFileSync(file).equals(image)) writeFileSync(file, image);
+  return { file, bytes: image.length, version: o.version };
 }
 
 /** Berkeley sizes: text (code + read-only data + .data's flash copy), data, bss (incl. heap, stack). */

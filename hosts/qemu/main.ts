@@ -35,6 +35,19 @@ import { RESERVED_PREFIX, ReservedNames, readReserved, writeReserved } from "./r
 import { SshListener } from "./socket.js";
 import { QemuUart } from "./uart.js";
 import { nativeHooks, print } from "./xs/host.js";
+import { QemuOtaHost } from "./ota.js";
+import { nativeFlash } from "./flash.js";
+import { SOFTWARE_VERSION } from "../../modules/ssh/server.js";
+
+// Build-time settings of an update image (hosts/qemu/build.ts buildOtaImage, esbuild `define`):
+// its version string, how long its trial lasts, and a fault for the rollback test ("no-login": the
+// SSH server refuses every login, as a broken update would).
+declare const __FIRMWARE_VERSION__: string | undefined;
+declare const __OTA_TRIAL_MS__: number | undefined;
+declare const __FIRMWARE_FAULT__: string | undefined;
+const FIRMWARE_VERSION = typeof __FIRMWARE_VERSION__ === "string" ? __FIRMWARE_VERSION__ : SOFTWARE_VERSION;
+const TRIAL_MS = typeof __OTA_TRIAL_MS__ === "number" ? __OTA_TRIAL_MS__ : undefined;
+const FAULT = typeof __FIRMWARE_FAULT__ === "string" ? __FIRMWARE_FAULT__ : "";
 
 const SSH_PORT = 22;
 const TICK_MS = 1000;
@@ -162,8 +175,13 @@ if (board.logOnUart()) {
   log(`uart ${uart.name}: ${uart.description} (ssh console@host)`);
 }
 
+const boot = board.boot();
+log(`firmware ${FIRMWARE_VERSION}: booted from ${boot.label} (${boot.state})${boot.note ? `; ${boot.note}` : ""}`);
+const ota = persistent ? new QemuOtaHost(nativeFlash(), board, FIRMWARE_VERSION) : undefined;
+if (FAULT) log(`firmware: built with the fault "${FAULT}" (a test image)`);
+
 const started = performance.now();
-const { ssh, apps } = createDevice({
+const device = createDevice({
   crypto,
   hostKeys: hostKeys.keys,
   hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
@@ -173,9 +191,12 @@ const { ssh, apps } = createDevice({
   transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),
   uarts: uart ? [uart] : [],
-  keys: () => keys,
-  passwordHash,
+  keys: () => (FAULT === "no-login" ? [] : keys),
+  passwordHash: FAULT === "no-login" ? undefined : passwordHash,
+  ota,
+  otaTrialMs: TRIAL_MS,
 });
+const { ssh, apps } = device;
 
 const net = nativeNet();
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

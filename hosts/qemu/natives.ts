@@ -81,6 +81,15 @@ export interface BoardMemory {
   slotsPeakSinceMark: number;
 }
 
+export interface BootChoice {
+  /** 0, 1, or -1 for the program linked into the image ("factory"). */
+  slot: number;
+  label: string;
+  state: "trial" | "valid";
+  version: string;
+  note: string;
+}
+
 export interface NativeBoard {
   /** collect: garbage-collect first, so chunks and slots are the live figures. */
   memory(collect?: boolean): BoardMemory;
@@ -92,6 +101,10 @@ export interface NativeBoard {
   authorizedKeys(): ArrayBuffer | undefined;
   /** True when QEMU runs without semihosting and the log took the UART. */
   logOnUart(): boolean;
+  /** What the boot selector chose (firmware/boot_select.c). */
+  boot(): BootChoice;
+  /** Ends the firmware with EXIT_REBOOT (6): the run script boots it again. */
+  reboot(): never;
   /** XS version, "13.3.0". */
   readonly xsVersion: string;
 }

@@ -43,6 +43,9 @@ const KEYS_MAX = 64 * 1024;
 /** Where the firmware looks for a fixed machine size (BOARD_CREATION_ADDR, _MAGIC in firmware/board.h). */
 export const CREATION_ADDR = 0x80311000;
 const CREATION_MAGIC = "XSMEMFX1";
+/** The firmware's exit status when it asks for a reboot (EXIT_REBOOT, firmware/board.h: `ota commit
+ * --reboot`, a rollback): `npm run qemu` boots it again with the same data, as a reset would. */
+export const EXIT_REBOOT = 6;
 /** What the firmware logs once its SSH server listens (hosts/qemu/main.ts). */
 export const LISTENING_LINE = /^ssh: listening on port 22$/m;
 /** What it logs once every host key is there: at once when they were all stored (or need no slow
@@ -382,29 +385,43 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error((e as Error).message);
     process.exit(2);
   }
-  const { child, done, waitFor } = boot({ ...o, stdio: "tee" });
-  for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => child.kill("SIGTERM"));
-  if (o.uart === "pty") {
-    waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true).then(
-      (m) => console.log(`uart: ${m[1]}`),
-      () => {},
+  const start = () => {
+    const { child, done, waitFor } = boot({ ...o, stdio: "tee" });
+    current = child;
+    if (o.uart === "pty") {
+      waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true).then(
+        (m) => console.log(`uart: ${m[1]}`),
+        () => {},
+      );
+    }
+    if (o.listen) {
+      const { host, port } = hostPort(o.listen);
+      waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS).then(
+        () => console.log(`listening on ${host}:${port}`),
+        () => {},
+      );
+    }
+    done.then(
+      (r) => {
+        if (r.timedOut) console.error(`qemu: timed out after ${o.timeoutMs} ms`);
+        if (r.code === EXIT_REBOOT && !stopping) {
+          console.log("qemu: the firmware rebooted; booting it again");
+          return start();
+        }
+        process.exit(r.code);
+      },
+      (e: Error) => {
+        console.error(e.message);
+        process.exit(1);
+      },
     );
-  }
-  if (o.listen) {
-    const { host, port } = hostPort(o.listen);
-    waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS).then(
-      () => console.log(`listening on ${host}:${port}`),
-      () => {},
-    );
-  }
-  done.then(
-    (r) => {
-      if (r.timedOut) console.error(`qemu: timed out after ${o.timeoutMs} ms`);
-      process.exit(r.code);
-    },
-    (e: Error) => {
-      console.error(e.message);
-      process.exit(1);
-    },
-  );
+  };
+  let current: ChildProcess | null = null;
+  let stopping = false;
+  for (const s of ["SIGINT", "SIGTERM"] as const)
+    process.on(s, () => {
+      stopping = true;
+      current?.kill("SIGTERM");
+    });
+  start();
 }

@@ -6,6 +6,7 @@
 import type { CryptoProvider } from "../crypto/provider.js";
 import { installFiles } from "../files/commands.js";
 import { Files } from "../files/files.js";
+import { Ota, installOta, type OtaHost } from "../files/ota.js";
 import type { FlashStore } from "../files/store.js";
 import type { AllowedKey } from "../ssh/auth.js";
 import type { HostKeySet } from "../ssh/hostkeys.js";
@@ -34,6 +35,10 @@ export interface DeviceOptions {
   keys: () => readonly AllowedKey[];
   passwordHash: string | undefined;
   banner?: string;
+  /** Firmware updates over SSH (`/ota`, the `ota` command), on hosts with image slots. */
+  ota?: OtaHost;
+  /** How long a new image has to accept a login (default OTA_TRIAL_MS). */
+  otaTrialMs?: number;
 }
 
 export interface Device {
@@ -41,6 +46,7 @@ export interface Device {
   readonly apps: DeviceApps;
   readonly files: Files;
   readonly serial: SerialConsole | null;
+  readonly ota: Ota | null;
 }
 
 export function createDevice(o: DeviceOptions): Device {
@@ -53,6 +59,8 @@ export function createDevice(o: DeviceOptions): Device {
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
   installFiles(apps, files);
+  const ota = o.ota ? new Ota(o.ota, { log: o.log, now: o.now, trialMs: o.otaTrialMs }) : null;
+  if (ota) installOta(apps, files, ota);
   let serial: SerialConsole | null = null;
   if (o.uarts.length > 0) {
     serial = new SerialConsole([...o.uarts], o.scrollback);
@@ -66,7 +74,9 @@ export function createDevice(o: DeviceOptions): Device {
     now: o.now,
     limits: o.limits,
     apps,
+    onLogin: ota ? () => ota.loggedIn() : undefined,
+    onTick: ota ? () => ota.tick() : undefined,
     auth: consoleAuthPolicy({ serial, keys: o.keys, passwordHash: o.passwordHash, crypto: o.crypto, banner: o.banner }),
   });
-  return { ssh, apps, files, serial };
+  return { ssh, apps, files, serial, ota };
 }

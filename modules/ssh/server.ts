@@ -87,6 +87,10 @@ export interface ServerConfig {
   /** Shown by `info`: the host kind ("node", "qemu", "esp32") and its name. */
   hostName: string;
   limits?: Partial<ServerLimits>;
+  /** A user logged in (an image on OTA trial is kept then). */
+  onLogin?(user: string): void;
+  /** Called from tick(), about once a second. */
+  onTick?(): void;
 }
 
 /** What connections need from the server. */
@@ -190,6 +194,7 @@ export class SshServer implements ServerContext {
   tick(): void {
     const now = this.now();
     for (const c of [...this.connections]) c.tick(now);
+    this.config.onTick?.();
   }
 
   /** Disconnects everyone (shutdown). */
@@ -197,7 +202,9 @@ export class SshServer implements ServerContext {
     for (const c of [...this.connections]) c.disconnect(DISCONNECT.BY_APPLICATION, message);
   }
 
-  authenticated(_conn: ServerConnection): void {}
+  authenticated(conn: ServerConnection): void {
+    this.config.onLogin?.(conn.user);
+  }
 
   forget(conn: ServerConnection): void {
     this.connections.delete(conn);

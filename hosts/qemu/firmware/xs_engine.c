@@ -10,6 +10,8 @@ void platform_free(void* p)
 {
 	if ((char*)p >= __flash_start && (char*)p < __flash_end)
 		return; /* in the image: archived bytecode, see load_bytecode */
+	if ((uintptr_t)p >= BOARD_OTA_RUN_ADDR && (uintptr_t)p < BOARD_OTA_RUN_ADDR + BOARD_OTA_SLOT_SIZE)
+		return; /* an update slot's bytecode, run in place (boot_select.c) */
 	free(p);
 }
 

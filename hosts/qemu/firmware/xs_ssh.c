@@ -19,6 +19,7 @@
 #include "board.h"
 #include "native_crypto.h"
 #include "xs_engine.h"
+#include "boot_select.h"
 
 void xs_net_install(xsMachine* the, xsSlot* target);
 void xs_uart_install(xsMachine* the, xsSlot* target);
@@ -100,6 +101,31 @@ static void xs_board_log_on_uart(xsMachine* the)
 	xsmcSetBoolean(xsResult, board_log_on_uart());
 }
 
+/* boot() -> { slot (-1: factory), label, state ("trial" | "valid"), version, note }: what the boot
+ * selector chose (boot_select.c). */
+static void xs_board_boot(xsMachine* the)
+{
+	const BootChoice* c = boot_choice();
+	xsmcVars(2);
+	xsmcSetNewObject(xsVar(0));
+	set_number(the, &xsVar(0), "slot", c->slot);
+	xsmcSetString(xsVar(1), (char*)c->label);
+	xsmcSet(xsVar(0), xsID("label"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->state);
+	xsmcSet(xsVar(0), xsID("state"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->version);
+	xsmcSet(xsVar(0), xsID("version"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->note);
+	xsmcSet(xsVar(0), xsID("note"), xsVar(1));
+	xsResult = xsVar(0);
+}
+
+/* reboot(): ends the firmware with EXIT_REBOOT; the run script boots the machine again. */
+static void xs_board_reboot(xsMachine* the)
+{
+	platform_finish(EXIT_REBOOT, "reboot");
+}
+
 static void install_object(xsMachine* the, const char* name, void (*fill)(xsMachine*, xsSlot*))
 {
 	xsBeginHost(the);
@@ -154,6 +180,10 @@ static void fill_board(xsMachine* the, xsSlot* target)
 		xsmcSet(*target, xsID("instructions"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_authorized_keys, 0);
 		xsmcSet(*target, xsID("authorizedKeys"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_boot, 0);
+		xsmcSet(*target, xsID("boot"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_reboot, 0);
+		xsmcSet(*target, xsID("reboot"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_log_on_uart, 0);
 		xsmcSet(*target, xsID("logOnUart"), xsVar(0));
 		xsmcSetString(xsVar(0), (char*)engine_version());
