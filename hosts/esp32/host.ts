@@ -12,7 +12,7 @@
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
 // (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
-import { createDevice } from "../../modules/console/device.js";
+import { createDevice, wallClockFrom } from "../../modules/console/device.js";
 import Time from "time";
 import Timer from "timer";
 import { SerialConsole } from "../../modules/console/console.js";
@@ -85,6 +85,7 @@ export function startEsp32(): Esp32Host | null {
     hostName: `esp32 (${config.hostname})`,
     log,
     now: () => Time.ticks,
+    wallClock: wallClockFrom(() => Date.now()),
     limits: ESP32_LIMITS,
     store,
     transferLength: BOARD_TRANSFER_LENGTH,

@@ -34,6 +34,8 @@ export interface NodeServerOptions {
   /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
   hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
+  /** Wall clock for certificates and expiry-time= (default Date.now; tests: an unset clock). */
+  wallClock?: () => number | null;
   banner?: string;
   /** UARTs as NAME=SPEC or SPEC (named uart0, uart1, ...): sim, null, pty, /dev/ttyUSB0,
    * tcp:HOST:PORT. Empty list: no serial console (the built-in shell answers `ssh board`). */
@@ -119,6 +121,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     hostName: `node (${hostname()})`,
     log,
     now: () => Date.now(),
+    wallClock: options.wallClock ?? (() => Date.now()),
     limits: options.limits,
     store,
     transferLength: options.transferLength,

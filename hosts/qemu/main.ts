@@ -17,7 +17,7 @@
 // `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
 // lwIP's heap and buffers.
 
-import { createDevice } from "../../modules/console/device.js";
+import { createDevice, wallClockFrom } from "../../modules/console/device.js";
 import { BOARD_TRANSFER_LENGTH } from "../../modules/files/files.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
@@ -157,6 +157,7 @@ const { ssh, apps } = createDevice({
   hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
   log,
   now: () => performance.now(),
+  wallClock: wallClockFrom(() => Date.now()),
   limits: LIMITS,
   transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),

@@ -23,6 +23,8 @@ export interface DeviceOptions {
   log(line: string): void;
   /** Milliseconds, for timeouts. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch, or null while the clock is not set (see wallClockFrom). */
+  wallClock?(): number | null;
   limits?: Partial<ServerLimits>;
   store: FlashStore;
   /** Largest piece of file per transfer request (Files' transferLength; boards: BOARD_TRANSFER_LENGTH). */
@@ -64,9 +66,22 @@ export function createDevice(o: DeviceOptions): Device {
     hostName: o.hostName,
     log: o.log,
     now: o.now,
+    wallClock: o.wallClock,
     limits: o.limits,
     apps,
     auth: consoleAuthPolicy({ serial, keys: o.keys, passwordHash: o.passwordHash, crypto: o.crypto, banner: o.banner }),
   });
   return { ssh, apps, files, serial };
+}
+
+/** The earliest wall-clock time a set clock can show (2024-01-01): a board's clock before SNTP
+ * starts near 1970 (or at its build date), which must not pass for the time. */
+export const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
+
+/** A wallClock for hosts whose Date may not be set yet: null until it shows a plausible time. */
+export function wallClockFrom(now: () => number): () => number | null {
+  return () => {
+    const t = now();
+    return t >= CLOCK_SET_AFTER_MS ? t : null;
+  };
 }

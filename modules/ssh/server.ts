@@ -84,6 +84,9 @@ export interface ServerConfig {
   log(line: string): void;
   /** Milliseconds, monotonic enough for timeouts. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch, or null while the host's clock is not set (a board
+   * before SNTP); certificates and expiry-time= keys need it. Default: not set. */
+  wallClock?(): number | null;
   /** Shown by `info`: the host kind ("node", "qemu", "esp32") and its name. */
   hostName: string;
   limits?: Partial<ServerLimits>;
@@ -103,6 +106,7 @@ export interface ServerContext {
   readonly info: ServerInfo;
   log(line: string): void;
   now(): number;
+  wallClock(): number | null;
   authenticated(conn: ServerConnection): void;
   forget(conn: ServerConnection): void;
 }
@@ -165,6 +169,9 @@ export class SshServer implements ServerContext {
   }
   now(): number {
     return this.config.now();
+  }
+  wallClock(): number | null {
+    return this.config.wallClock ? this.config.wallClock() : null;
   }
 
   /** A new socket: returns its connection (the host feeds it with receive()), or null when the

@@ -1,0 +1,187 @@
+// Who may do what (issue [3/5]): authorized_keys options enforced as sshd does, against OpenSSH 9.2
+// on the node host (127.0.0.2 is the second source address), with unit tests of the option parser
+// and the address patterns.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { authoriseKeyOptions, matchAddressList, parseExpiryTime, parseKeyOptions, sourceAddress } from "../modules/ssh/access.js";
+import { FakeUart } from "./helpers/fakeuart.js";
+import { Procs, collect, waitExit } from "./helpers/procs.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+import { ensureTool, opensshOptions, run } from "./helpers/tools.js";
+
+ensureTool("ssh", "openssh-client");
+
+const RUN_MS = 30_000;
+const TARGET = "console@127.0.0.1";
+
+/** An ed25519 key pair made at test time; returns the private key file. */
+export function keygen(dir: string, name: string): string {
+  const file = join(dir, name);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file], { timeout: 60_000 });
+  return file;
+}
+const pub = (key: string) => readFileSync(key + ".pub", "utf8").trim();
+
+describe("authorized_keys options: parsing and address patterns", () => {
+  test("known options parse; unknown ones are named", () => {
+    const o = parseKeyOptions(['from="10.0.0.0/8,!10.1.0.0/16"', 'command="observe"', "restrict", "pty", 'environment="SERIAL_BAUD=9600"', 'expiry-time="20300101"', "no-touch-required"]);
+    assert.ok(!("error" in o));
+    assert.equal(o.command, "observe");
+    assert.equal(o.pty, true);
+    assert.deepEqual(o.environment, [["SERIAL_BAUD", "9600"]]);
+    assert.equal(o.expiresAt, Date.UTC(2030, 0, 1) / 1000);
+    assert.equal(o.noTouchRequired, true);
+    assert.equal(parseKeyOptions(["restrict"]).pty, false);
+    assert.equal((parseKeyOptions(["no-pty"]) as { pty: boolean }).pty, false);
+    assert.match((parseKeyOptions(["frobnicate"]) as { error: string }).error, /unknown option "frobnicate"/);
+    assert.match((parseKeyOptions(['frob="x"']) as { error: string }).error, /unknown option "frob"/);
+    assert.match((parseKeyOptions(['environment="PATH=/bin"']) as { error: string }).error, /only SERIAL_BAUD/);
+    assert.match((parseKeyOptions(['principals="a"']) as { error: string }).error, /without "cert-authority"/);
+    assert.match((parseKeyOptions(["command=observe"]) as { error: string }).error, /missing quotes/);
+    assert.match((parseKeyOptions(['command="a"', 'command="b"']) as { error: string }).error, /more than one/);
+    assert.match((parseKeyOptions(['from="10.0.0.1/8"']) as { error: string }).error, /invalid pattern/);
+    assert.deepEqual((parseKeyOptions(['command="echo \\"a, b\\""']) as { command: string }).command, 'echo "a, b"');
+    for (const ok of ["no-port-forwarding", "no-agent-forwarding", "no-X11-forwarding", "no-user-rc", "verify-required", 'permitopen="h:1"', "cert-authority"]) {
+      assert.ok(!("error" in parseKeyOptions([ok])), ok);
+    }
+  });
+
+  test("from= patterns: wildcards, CIDR (v4 and v6), negation", () => {
+    assert.equal(matchAddressList("127.0.0.1", "127.0.0.1"), true);
+    assert.equal(matchAddressList("127.0.0.1", "127.0.0.2"), false);
+    assert.equal(matchAddressList("127.0.0.1", "127.0.0.*"), true);
+    assert.equal(matchAddressList("127.0.0.12", "127.0.0.?"), false);
+    assert.equal(matchAddressList("10.2.3.4", "10.0.0.0/8"), true);
+    assert.equal(matchAddressList("11.2.3.4", "10.0.0.0/8"), false);
+    assert.equal(matchAddressList("10.1.3.4", "!10.1.0.0/16,10.0.0.0/8"), false);
+    assert.equal(matchAddressList("10.2.3.4", "!10.1.0.0/16,10.0.0.0/8"), true);
+    assert.equal(matchAddressList("2001:db8::5", "2001:db8::/32"), true);
+    assert.equal(matchAddressList("2001:db9::5", "2001:db8::/32"), false);
+    assert.equal(matchAddressList("::1", "::1"), true);
+    assert.equal(sourceAddress("127.0.0.1:5000"), "127.0.0.1");
+    assert.equal(sourceAddress("::ffff:127.0.0.2:5000"), "127.0.0.2");
+    assert.equal(sourceAddress("::1:5000"), "::1");
+  });
+
+  test("expiry-time: formats, and a host without a set clock refuses the key", () => {
+    assert.equal(parseExpiryTime("20250102"), Date.UTC(2025, 0, 2) / 1000);
+    assert.equal(parseExpiryTime("202501020304Z"), Date.UTC(2025, 0, 2, 3, 4) / 1000);
+    assert.equal(parseExpiryTime("20250102030405"), Date.UTC(2025, 0, 2, 3, 4, 5) / 1000);
+    assert.equal(parseExpiryTime("2025-01-02"), null);
+    const o = parseKeyOptions(['expiry-time="20300101"']);
+    assert.ok(!("error" in o));
+    assert.equal(authoriseKeyOptions(o, "127.0.0.1", Date.UTC(2029, 0, 1) / 1000), null);
+    assert.match(authoriseKeyOptions(o, "127.0.0.1", Date.UTC(2031, 0, 1) / 1000)!, /expired/);
+    assert.match(authoriseKeyOptions(o, "127.0.0.1", null)!, /clock is not set/);
+  });
+});
+
+describe("authorized_keys options against OpenSSH 9.2", () => {
+  let srv: TestServer;
+  let uart: FakeUart;
+  const k: Record<string, string> = {};
+  const procs = new Procs();
+  const ssh = (key: string, args: string[], from = "127.0.0.1") =>
+    run("ssh", ["-p", String(srv.port), ...opensshOptions(key), "-b", from, ...args], { timeoutMs: RUN_MS });
+
+  before(async () => {
+    uart = new FakeUart("router");
+    srv = await startTestServer({ ports: [uart] });
+    const lines: string[] = [];
+    const add = (name: string, options: string) => {
+      k[name] = keygen(srv.dir, name);
+      lines.push(`${options} ${pub(k[name])}`);
+    };
+    add("fromTwo", 'from="127.0.0.2"');
+    add("notOne", 'from="!127.0.0.1,127.0.0.0/8"');
+    add("observe", 'command="observe"');
+    add("noPty", "no-pty");
+    add("expired", 'expiry-time="20200101"');
+    add("later", 'restrict,pty,expiry-time="20991231"');
+    add("unknown", "no-pty,frobnicate");
+    add("badEnv", 'environment="PATH=/tmp"');
+    add("env", 'environment="SERIAL_BAUD=9600",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-user-rc');
+    writeFileSync(join(srv.dir, "authorized_keys"), lines.join("\n") + "\n");
+  });
+  after(async () => {
+    procs.killAll();
+    uart?.close();
+    await srv?.close();
+  });
+
+  const refused = (r: { code: number | null; stderr: string }) => {
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(r.stderr, /Permission denied/);
+  };
+  const logged = (re: RegExp) => assert.ok(srv.logs.some((l) => re.test(l)), `no log line ${re}:\n${srv.logs.slice(-8).join("\n")}`);
+
+  test('from="127.0.0.2": refused from 127.0.0.1, allowed from 127.0.0.2', async () => {
+    refused(await ssh(k.fromTwo, [TARGET, "echo in"]));
+    logged(/source address 127\.0\.0\.1 does not match from="127\.0\.0\.2"/);
+    const r = await ssh(k.fromTwo, [TARGET, "echo in"], "127.0.0.2");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "in\n");
+  });
+
+  test('from="!127.0.0.1,127.0.0.0/8": the negation wins for 127.0.0.1, the CIDR admits 127.0.0.2', async () => {
+    refused(await ssh(k.notOne, [TARGET, "echo in"]));
+    const r = await ssh(k.notOne, [TARGET, "echo in"], "127.0.0.2");
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('command="observe": the client asks for a shell and gets a read-only attach; its typing goes nowhere', async () => {
+    const child = procs.spawn("ssh", ["-p", String(srv.port), ...opensshOptions(k.observe), "-tt", "-e", "none", TARGET]);
+    const out = collect(child);
+    const deadline = Date.now() + RUN_MS;
+    while (!out.stdout().toString().includes("read-only") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out.stdout().toString(), /\[router: .*read-only/);
+    child.stdin!.write("reboot\r");
+    uart.emit("device line\r\n");
+    while (!out.stdout().toString().includes("device line") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out.stdout().toString(), /device line/);
+    assert.equal(uart.receivedBytes, 0);
+    child.stdin!.write("\x1d.");
+    await waitExit(child, RUN_MS, "ssh observer");
+    logged(/forced command "observe" runs; the client asked for shell/);
+  });
+
+  test('command="observe": an exec request is replaced too, and logged', async () => {
+    const r = await ssh(k.observe, [TARGET, "rm", "everything"]);
+    logged(/forced command "observe" runs; the client asked for exec "rm everything"/);
+    assert.equal(uart.receivedBytes, 0, r.stderr);
+  });
+
+  test("no-pty: the pty request is refused (ssh -tt then gives up), the key works without one", async () => {
+    const r = await ssh(k.noPty, ["-tt", TARGET, "echo in"]);
+    assert.match(r.stderr, /PTY allocation request failed/);
+    assert.equal(r.stdout.toString(), "");
+    logged(/pty refused/);
+    const plain = await ssh(k.noPty, [TARGET, "echo in"]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout.toString(), "in\n");
+  });
+
+  test("expiry-time in the past: refused, with the reason logged; in the future (restrict,pty): allowed with a pty", async () => {
+    refused(await ssh(k.expired, [TARGET, "echo in"]));
+    logged(/the key expired \(expiry-time 2020-01-01T00:00:00\.000Z\)/);
+    const r = await ssh(k.later, ["-tt", TARGET, "echo in"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /PTY allocation request failed/);
+  });
+
+  test("an unknown option makes the key unusable, and the log names it", async () => {
+    refused(await ssh(k.unknown, [TARGET, "echo in"]));
+    logged(/unusable: unknown option "frobnicate"/);
+  });
+
+  test("environment=: a name other than SERIAL_* refuses the key; SERIAL_BAUD and the no-* options are accepted", async () => {
+    refused(await ssh(k.badEnv, [TARGET, "echo in"]));
+    logged(/only SERIAL_BAUD, SERIAL_FORMAT, SERIAL_ROLE can be set here, not "PATH"/);
+    const r = await ssh(k.env, [TARGET, "echo in"]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
