@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from "./helpers/server.js";
 import { ensureTool, opensshOptions, run } from "./helpers/tools.js";
 
 ensureTool("ssh", "openssh-client");
+ensureTool("sftp", "openssh-client");
 
 const RUN_MS = 30_000;
 const TARGET = "console@127.0.0.1";
@@ -35,7 +36,7 @@ describe("authorized_keys options: parsing and address patterns", () => {
     assert.deepEqual(o.environment, [["SERIAL_BAUD", "9600"]]);
     assert.equal(o.expiresAt, Date.UTC(2030, 0, 1) / 1000);
     assert.equal(o.noTouchRequired, true);
-    assert.equal(parseKeyOptions(["restrict"]).pty, false);
+    assert.equal((parseKeyOptions(["restrict"]) as { pty: boolean }).pty, false);
     assert.equal((parseKeyOptions(["no-pty"]) as { pty: boolean }).pty, false);
     assert.match((parseKeyOptions(["frobnicate"]) as { error: string }).error, /unknown option "frobnicate"/);
     assert.match((parseKeyOptions(['frob="x"']) as { error: string }).error, /unknown option "frob"/);
@@ -183,5 +184,88 @@ describe("authorized_keys options against OpenSSH 9.2", () => {
     logged(/only SERIAL_BAUD, SERIAL_FORMAT, SERIAL_ROLE can be set here, not "PATH"/);
     const r = await ssh(k.env, [TARGET, "echo in"]);
     assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+describe("roles per UART: an observer beside a read-write session", () => {
+  let srv: TestServer;
+  let uart: FakeUart;
+  const procs = new Procs();
+  let observer = "";
+  let operator = "";
+  const ssh = (key: string, args: string[]) => run("ssh", ["-p", String(srv.port), ...opensshOptions(key), ...args], { timeoutMs: RUN_MS });
+  const until = async (what: string, cond: () => boolean) => {
+    const deadline = Date.now() + RUN_MS;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  before(async () => {
+    uart = new FakeUart("router");
+    srv = await startTestServer({ ports: [uart] });
+    observer = keygen(srv.dir, "observer");
+    operator = keygen(srv.dir, "operator");
+    writeFileSync(join(srv.dir, "authorized_keys"), [
+      pub(srv.clientKey),
+      `environment="SERIAL_ROLE=observer" ${pub(observer)}`,
+      `environment="SERIAL_ROLE=operator" ${pub(operator)}`,
+    ].join("\n") + "\n");
+  });
+  after(async () => {
+    procs.killAll();
+    uart?.close();
+    await srv?.close();
+  });
+
+  test("typed bytes, Ctrl-] b, Ctrl-] : and ~B from the observer never reach the UART; the writer's bytes do", async () => {
+    const obs = procs.spawn("ssh", ["-p", String(srv.port), ...opensshOptions(observer), "-tt", "router@127.0.0.1"]);
+    const obsOut = collect(obs);
+    await until("the observer's banner", () => obsOut.stdout().toString().includes("read-only"));
+    const rw = procs.spawn("ssh", ["-p", String(srv.port), ...opensshOptions(srv.clientKey), "-tt", "-e", "none", "router@127.0.0.1"]);
+    const rwOut = collect(rw);
+    await until("the writer's banner", () => rwOut.stdout().toString().includes("Ctrl-]"));
+    obs.stdin!.write("typed by the observer\r");
+    obs.stdin!.write("\x1db");
+    obs.stdin!.write("\x1d:9600 7E1\r");
+    obs.stdin!.write("\r~B");
+    await until("the observer's refusals", () => /no break/.test(obsOut.stdout().toString()) && /read-only session/.test(obsOut.stdout().toString()));
+    rw.stdin!.write("typed by the writer\r");
+    await uart.until(() => uart.all().toString().includes("typed by the writer"), RUN_MS, "the writer's bytes");
+    assert.equal(uart.all().toString(), "typed by the writer\r");
+    assert.deepEqual(uart.breaks, []);
+    assert.equal(uart.line.baud, 115200);
+    obs.stdin!.write("\x1d.");
+    rw.stdin!.write("\x1d.");
+    await waitExit(obs, RUN_MS, "observer");
+    await waitExit(rw, RUN_MS, "writer");
+  });
+
+  test("an observer: stty with settings, attach, SERIAL_BAUD, file commands and sftp refused; stty and info shown", async () => {
+    const stty = await ssh(observer, ["router@127.0.0.1", "stty 9600"]);
+    assert.equal(stty.code, 1);
+    assert.match(stty.stderr, /may only observe/);
+    assert.equal(uart.line.baud, 115200);
+    const show = await ssh(observer, ["router@127.0.0.1", "stty"]);
+    assert.equal(show.code, 0, show.stderr);
+    const attach = await ssh(observer, ["router@127.0.0.1", "attach"]);
+    assert.match(attach.stderr, /may only observe/);
+    const env = await ssh(observer, ["-o", "SetEnv=SERIAL_BAUD=9600", "router@127.0.0.1", "observe"]);
+    assert.match(env.stderr, /observer cannot change line settings/);
+    const ls = await ssh(observer, ["router@127.0.0.1", "ls"]);
+    assert.equal(ls.code, 126);
+    assert.match(ls.stderr, /not allowed for this login \(role observer; needs admin\)/);
+    const sftp = await run("sftp", ["-P", String(srv.port), ...opensshOptions(observer), "-b", "-", "router@127.0.0.1"], { input: "ls\n", timeoutMs: RUN_MS });
+    assert.notEqual(sftp.code, 0);
+  });
+
+  test("an operator may set the line but not touch the flash; the owner's key may", async () => {
+    const stty = await ssh(operator, ["router@127.0.0.1", "stty 9600"]);
+    assert.equal(stty.code, 0, stty.stderr);
+    assert.equal(uart.line.baud, 9600);
+    assert.equal((await ssh(operator, ["router@127.0.0.1", "df"])).code, 126);
+    const df = await ssh(srv.clientKey, ["router@127.0.0.1", "df"]);
+    assert.equal(df.code, 0, df.stderr);
   });
 });

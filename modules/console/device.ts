@@ -15,6 +15,9 @@ import { SerialConsole } from "./console.js";
 import { consoleAuthPolicy } from "./policy.js";
 import type { UartPort } from "./uart.js";
 
+/** The commands installFiles adds (cat with a file name reads the store, so cat is among them). */
+export const FILE_COMMANDS: readonly string[] = Object.freeze(["scp", "ls", "df", "rm", "mv", "cat"]);
+
 export interface DeviceOptions {
   crypto: CryptoProvider;
   hostKeys: HostKeySet;
@@ -55,6 +58,9 @@ export function createDevice(o: DeviceOptions): Device {
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
   installFiles(apps, files);
+  // File transfer and the flash store are the owner's (roles.ts).
+  apps.commands.requireRole(FILE_COMMANDS, "admin");
+  apps.subsystemRoles.set("sftp", "admin");
   let serial: SerialConsole | null = null;
   if (o.uarts.length > 0) {
     serial = new SerialConsole([...o.uarts], o.scrollback);

@@ -7,6 +7,8 @@
  * applies when it attaches, and the role cap (modules/console/roles.ts). Anything else refuses the
  * key, since sshd would set it and we cannot. */
 export const KEY_ENVIRONMENT_NAMES: readonly string[] = Object.freeze(["SERIAL_BAUD", "SERIAL_FORMAT", "SERIAL_ROLE"]);
+/** Values of SERIAL_ROLE (the roles of modules/console/roles.ts). */
+const ROLE_VALUES: readonly string[] = Object.freeze(["observer", "operator", "admin"]);
 /** Longest value of one option we keep (a forced command, a from= list). */
 export const MAX_OPTION_VALUE = 1024;
 /** environment= options per key. */
@@ -118,6 +120,9 @@ export function parseKeyOptions(options: readonly string[]): KeyOptions | { erro
         const env = e > 0 ? value.slice(0, e) : "";
         if (KEY_ENVIRONMENT_NAMES.indexOf(env) < 0) {
           return { error: `option "environment": only ${KEY_ENVIRONMENT_NAMES.join(", ")} can be set here, not "${value.slice(0, e < 0 ? 40 : e)}"` };
+        }
+        if (env === "SERIAL_ROLE" && ROLE_VALUES.indexOf(value.slice(e + 1)) < 0) {
+          return { error: `option "environment": SERIAL_ROLE must be ${ROLE_VALUES.join(", ")}, not "${value.slice(e + 1, e + 30)}"` };
         }
         if (o.environment.length >= MAX_KEY_ENVIRONMENT) return { error: `more than ${MAX_KEY_ENVIRONMENT} "environment" options` };
         o.environment.push([env, value.slice(e + 1)]);
