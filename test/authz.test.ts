@@ -269,3 +269,107 @@ describe("roles per UART: an observer beside a read-write session", () => {
     assert.equal(df.code, 0, df.stderr);
   });
 });
+
+describe("OpenSSH user certificates (ssh-keygen -s at test time)", () => {
+  let srv: TestServer;
+  let unset: TestServer;
+  const uarts = [new FakeUart("router"), new FakeUart("plc")];
+  const certs: Record<string, string> = {};
+  let ca = "", rsaCa = "", otherCa = "";
+
+  /** A user key of `type` with a certificate from `caKey` (ssh-keygen -s caKey -I id ...). */
+  const certify = (dir: string, name: string, caKey: string, args: string[], type = "ed25519") => {
+    const file = join(dir, name);
+    execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-C", name, "-f", file], { timeout: 60_000 });
+    execFileSync("ssh-keygen", ["-q", "-s", caKey, "-I", `id-${name}`, ...args, file + ".pub"], { timeout: 60_000 });
+    certs[name] = file;
+  };
+  const ssh = (name: string, target: string, command: string, from = "127.0.0.1", server = srv) =>
+    run("ssh", ["-p", String(server.port), ...opensshOptions(certs[name]), "-b", from, target, command], { timeoutMs: RUN_MS });
+  const logged = (re: RegExp, server = srv) => assert.ok(server.logs.some((l) => re.test(l)), `no log line ${re}:\n${server.logs.slice(-8).join("\n")}`);
+
+  before(async () => {
+    srv = await startTestServer({ ports: uarts });
+    const d = srv.dir;
+    ca = keygen(d, "ca");
+    otherCa = keygen(d, "other_ca");
+    rsaCa = join(d, "rsa_ca");
+    execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsaCa], { timeout: 60_000 });
+    writeFileSync(join(d, "authorized_keys"), [pub(srv.clientKey), `cert-authority ${pub(ca)}`, `cert-authority,principals="techs" ${pub(rsaCa)}`].join("\n") + "\n");
+    certify(d, "valid", ca, ["-n", "router", "-V", "+1h"]);
+    certify(d, "ecdsa", ca, ["-n", "router", "-V", "+1h"], "ecdsa");
+    certify(d, "rsa", rsaCa, ["-n", "techs", "-V", "+1h"], "rsa");
+    certify(d, "expired", ca, ["-n", "router", "-V", "-2h:-1h"]);
+    certify(d, "future", ca, ["-n", "router", "-V", "+1h:+2h"]);
+    certify(d, "wrongPrincipal", ca, ["-n", "plc", "-V", "+1h"]);
+    certify(d, "forced", ca, ["-n", "router", "-V", "+1h", "-O", "force-command=observe"]);
+    certify(d, "source", ca, ["-n", "router", "-V", "+1h", "-O", "source-address=127.0.0.2/32"]);
+    certify(d, "untrusted", otherCa, ["-n", "router", "-V", "+1h"]);
+    certify(d, "noPty", ca, ["-n", "router", "-V", "+1h", "-O", "clear"]);
+    unset = await startTestServer({ ports: [new FakeUart("router")], wallClock: () => null });
+    writeFileSync(join(unset.dir, "authorized_keys"), `cert-authority ${pub(ca)}\n`);
+  });
+  after(async () => {
+    for (const u of uarts) u.close();
+    await srv?.close();
+    await unset?.close();
+  });
+
+  test("a valid ed25519 certificate for router logs in as router; the log names the certificate", async () => {
+    const r = await ssh("valid", "router@127.0.0.1", "echo in");
+    assert.equal(r.code, 0, r.stderr + srv.logs.slice(-5).join("\n"));
+    assert.equal(r.stdout.toString(), "in\n");
+    logged(/logged in with publickey \(ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, certificate "id-valid" serial 0 from CA SHA256:/);
+  });
+
+  test("ECDSA and RSA (rsa-sha2-512-cert-v01, CA line with principals=) certificates log in", async () => {
+    const e = await ssh("ecdsa", "router@127.0.0.1", "echo in");
+    assert.equal(e.code, 0, e.stderr);
+    const r = await ssh("rsa", "plc@127.0.0.1", "echo in");
+    assert.equal(r.code, 0, r.stderr);
+    logged(/publickey \(rsa-sha2-512-cert-v01@openssh\.com /);
+  });
+
+  test("the certificate reaches only its principals' UARTs, as an operator: no other UART, no flash", async () => {
+    const other = await ssh("valid", "router@127.0.0.1", "observe plc");
+    assert.match(other.stderr, /plc: not allowed for this login/);
+    assert.equal((await ssh("valid", "router@127.0.0.1", "ls")).code, 126);
+    refusedCert(await ssh("valid", "plc@127.0.0.1", "echo in"));
+  });
+
+  const refusedCert = (r: { code: number | null; stderr: string }) => {
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(r.stderr, /Permission denied/);
+  };
+
+  test("expired, not yet valid, wrong principal, untrusted CA: refused, each with its reason", async () => {
+    refusedCert(await ssh("expired", "router@127.0.0.1", "echo in"));
+    logged(/certificate "id-expired" expired at/);
+    refusedCert(await ssh("future", "router@127.0.0.1", "echo in"));
+    logged(/certificate "id-future" is not yet valid/);
+    refusedCert(await ssh("wrongPrincipal", "router@127.0.0.1", "echo in"));
+    logged(/certificate "id-wrongPrincipal" is not for user "router"/);
+    refusedCert(await ssh("untrusted", "router@127.0.0.1", "echo in"));
+    logged(/is not a cert-authority of this device/);
+  });
+
+  test("force-command=observe replaces the client's command; source-address admits only 127.0.0.2", async () => {
+    const r = await ssh("forced", "router@127.0.0.1", "stty 9600");
+    logged(/forced command "observe" runs; the client asked for exec "stty 9600"/);
+    assert.equal(uarts[0].line.baud, 115200, r.stderr);
+    refusedCert(await ssh("source", "router@127.0.0.1", "echo in"));
+    logged(/source address 127\.0\.0\.1 is not in source-address "127\.0\.0\.2\/32"/);
+    const ok = await ssh("source", "router@127.0.0.1", "echo in", "127.0.0.2");
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  test("a certificate without permit-pty gets no pty", async () => {
+    const r = await run("ssh", ["-p", String(srv.port), ...opensshOptions(certs.noPty), "-tt", "router@127.0.0.1", "echo in"], { timeoutMs: RUN_MS });
+    assert.match(r.stderr, /PTY allocation request failed/);
+  });
+
+  test("a host whose clock is not set refuses certificates and says why", async () => {
+    refusedCert(await ssh("valid", "router@127.0.0.1", "echo in", "127.0.0.1", unset));
+    logged(/cannot be checked: this host's clock is not set/, unset);
+  });
+});

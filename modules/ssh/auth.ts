@@ -9,6 +9,7 @@ import type { Transport } from "./transport.js";
 import { authoriseKeyOptions, parseKeyOptions, passwordAccess, type Access, type KeyOptions } from "./access.js";
 import { SK_USER_PRESENT, SK_USER_VERIFIED, checkKeyAlgorithm, verifySignature } from "./signature.js";
 import { SshReader, SshWriter, bytesEqual, utf8Decode } from "./wire.js";
+import { certAlgorithm, checkCertificate, parseCertificate, type CertAlgorithm } from "./cert.js";
 
 /** Failed attempts (publickey or password; "none" does not count) before we disconnect, as
  * OpenSSH's MaxAuthTries. A client offering many keys from an agent meets the same limit there. */
@@ -99,6 +100,8 @@ export class UserAuth {
     const algorithm = r.text();
     const blob = r.string();
     const who = `user "${user.slice(0, MAX_USER_NAME)}"`;
+    const certAlg = certAlgorithm(algorithm);
+    if (certAlg) return this.certificate(r, user, known, payload, hasSignature, algorithm, blob, certAlg, who);
     // The algorithm and key first: a key blob of a known type that is not a valid key (a point off
     // its curve, an RSA modulus beyond the maximum) ends the connection; one we only refuse (an
     // algorithm we do not take, a short RSA key, SHA-1) is a failed attempt with a log line.
@@ -156,6 +159,75 @@ export class UserAuth {
       pty: options.pty,
       environment: options.environment,
       principals: null,
+    });
+  }
+
+  /**
+   * A certificate (PROTOCOL.certkeys) signed by the key of a cert-authority line: the line's options
+   * (from=, expiry-time=, principals=), the CA's signature, the certificate's checks (cert.ts), then
+   * the holder's signature with the key inside the certificate.
+   */
+  private certificate(r: SshReader, user: string, known: boolean, payload: Uint8Array, hasSignature: boolean, algorithm: string, blob: Uint8Array, alg: CertAlgorithm, who: string): AuthOutcome {
+    const refuse = (why: string) => {
+      this.log(`certificate refused for ${who}: ${why}`);
+      return this.fail(true);
+    };
+    const cert = parseCertificate(blob, alg);
+    if (typeof cert === "string") return refuse(cert);
+    const usable = checkKeyAlgorithm(this.crypto, alg.signature, cert.keyBlob);
+    if (!usable.ok) return refuse(usable.reason);
+    if (!known) return this.fail(true);
+    // The CA line: a cert-authority line with the signing key whose options allow this login.
+    const wall = this.where.wallClock();
+    const wallSeconds = wall === null ? null : Math.floor(wall / 1000);
+    let line: KeyOptions | null = null;
+    let why = `the certificate's CA (${fingerprintSha256(cert.signatureKey, this.crypto)}) is not a cert-authority of this device`;
+    for (const k of this.policy.authorizedKeys(user)) {
+      if (!bytesEqual(k.blob, cert.signatureKey)) continue;
+      const options = parseKeyOptions(k.options ?? []);
+      if ("error" in options) {
+        why = `the cert-authority line is unusable: ${options.error}`;
+        continue;
+      }
+      if (!options.certAuthority) continue;
+      const refused = authoriseKeyOptions(options, this.where.source, wallSeconds);
+      if (refused !== null) {
+        why = refused;
+        continue;
+      }
+      line = options;
+      break;
+    }
+    if (!line) return refuse(why);
+    const ca = verifySignature(this.crypto, cert.signatureKey, cert.signed, cert.signature);
+    if (!ca.ok) return refuse(`the CA's signature on certificate "${cert.keyId}" does not verify: ${ca.reason}`);
+    const grant = checkCertificate(cert, { user, linePrincipals: line.principals, source: this.where.source, wallSeconds });
+    if (typeof grant === "string") return refuse(grant);
+    if (line.command !== null && grant.forceCommand !== null && line.command !== grant.forceCommand) {
+      return refuse(`the certificate's force-command and the cert-authority line's command= differ`);
+    }
+    if (!hasSignature) {
+      this.transport.begin(MSG.USERAUTH_PK_OK).text(algorithm).string(blob);
+      this.transport.send();
+      return { kind: "pending" };
+    }
+    const signatureBlob = r.string();
+    const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
+    const v = verifySignature(this.crypto, cert.keyBlob, signed.view(), signatureBlob, alg.signature);
+    if (!v.ok) return refuse(v.reason);
+    if (grant.verifyRequired || line.verifyRequired) return refuse("verify-required needs a security key, and certificates of security keys are not taken here");
+    const fingerprint = fingerprintSha256(cert.keyBlob, this.crypto);
+    const caFingerprint = fingerprintSha256(cert.signatureKey, this.crypto);
+    return this.succeed(user, `publickey (${algorithm} ${fingerprint}, certificate "${cert.keyId}" serial ${cert.serial} from CA ${caFingerprint})`, {
+      method: "publickey",
+      keyType: algorithm,
+      fingerprint,
+      certificate: { id: cert.keyId, serial: cert.serial, ca: caFingerprint, principals: cert.principals },
+      source: this.where.source,
+      forcedCommand: line.command ?? grant.forceCommand,
+      pty: line.pty && grant.pty,
+      environment: line.environment,
+      principals: line.principals !== null ? null : cert.principals,
     });
   }
 
