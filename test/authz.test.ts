@@ -373,3 +373,62 @@ describe("OpenSSH user certificates (ssh-keygen -s at test time)", () => {
     logged(/cannot be checked: this host's clock is not set/, unset);
   });
 });
+
+describe("keys at run time: the keys command and ssh-copy-id", () => {
+  let srv: TestServer;
+  const PASSWORD = "copy-id-test-password";
+
+  before(async () => {
+    ensureTool("ssh-copy-id", "openssh-client");
+    srv = await startTestServer({ password: PASSWORD });
+  });
+  after(async () => {
+    await srv?.close();
+  });
+  const ssh = (key: string, command: string, input?: string) =>
+    run("ssh", ["-p", String(srv.port), ...opensshOptions(key), TARGET, command], { timeoutMs: RUN_MS, input });
+
+  test("keys: list with fingerprints, add from input, remove by fingerprint; only for admins", async () => {
+    const fresh = keygen(srv.dir, "fresh");
+    const fp = execFileSync("ssh-keygen", ["-lf", fresh + ".pub"], { encoding: "utf8" }).split(" ")[1];
+    const before = await ssh(srv.clientKey, "keys");
+    assert.equal(before.code, 0, before.stderr);
+    assert.match(before.stdout.toString(), /^SHA256:\S+ ssh-ed25519 test-client \(added\)$/m);
+    refusedLogin(await ssh(fresh, "echo in"));
+    const add = await ssh(srv.clientKey, "keys add", `environment="SERIAL_ROLE=operator" ${pub(fresh)}\n`);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout.toString(), new RegExp(`added ${fp.replace(/[+/]/g, "\\$&")} ssh-ed25519 fresh`));
+    const inNow = await ssh(fresh, "echo in");
+    assert.equal(inNow.code, 0, inNow.stderr);
+    // The new key is an operator: it may not manage keys.
+    const denied = await ssh(fresh, "keys");
+    assert.equal(denied.code, 126);
+    const rm = await ssh(srv.clientKey, `keys remove ${fp}`);
+    assert.equal(rm.code, 0, rm.stderr);
+    refusedLogin(await ssh(fresh, "echo in"));
+    assert.match((await ssh(srv.clientKey, "keys remove SHA256:nope")).stderr, /no key SHA256:nope/);
+  });
+
+  const refusedLogin = (r: { code: number | null; stderr: string }) => {
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(r.stderr, /Permission denied/);
+  };
+
+  test("ssh-copy-id (its default path: the exec sh -c install command) adds a key, which then logs in", async () => {
+    const home = join(srv.dir, "home");
+    execFileSync("mkdir", ["-p", join(home, ".ssh")]);
+    const askpass = join(srv.dir, "askpass.sh");
+    writeFileSync(askpass, `#!/bin/sh\necho '${PASSWORD}'\n`, { mode: 0o700 });
+    const copied = keygen(srv.dir, "copied");
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" };
+    delete env.SSH_AUTH_SOCK;
+    // -o only to keep the test's known_hosts out of the way; the key is passed with -i.
+    const r = await run("ssh-copy-id", ["-i", copied, "-p", String(srv.port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no", TARGET], { timeoutMs: 60_000, env });
+    assert.equal(r.code, 0, r.stderr + r.stdout.toString() + srv.logs.slice(-6).join("\n"));
+    assert.match(r.stdout.toString() + r.stderr, /Number of key\(s\) added: 1/);
+    assert.ok(srv.logs.some((l) => /ssh-copy-id install by user "console": keys add/.test(l)));
+    const login = await ssh(copied, "echo in");
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(login.stdout.toString(), "in\n");
+  });
+});

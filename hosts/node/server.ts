@@ -16,7 +16,8 @@ import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
 import { DirectoryFlashStore } from "./flash.js";
-import { AuthorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
+import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
@@ -99,8 +100,9 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const dataDir = options.dataDir ?? ".data";
   const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto));
   const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
-  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
-  const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
+  const keysPath = options.authorizedKeys ?? join(dataDir, "authorized_keys");
+  const runtimeKeys = new RuntimeKeys(crypto, "", authorizedKeysFile(keysPath), (l) => log(`${keysPath}: ${l}`));
+  const passwordHash = loadOrCreatePasswordHash(dataDir, runtimeKeys.all().length > 0, crypto, announce);
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
   try {
@@ -127,7 +129,8 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     transferLength: options.transferLength,
     uarts,
     scrollback: options.scrollback,
-    keys: () => keys.get(),
+    keys: () => runtimeKeys.all(),
+    runtimeKeys,
     passwordHash,
     banner: options.banner,
   });

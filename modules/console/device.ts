@@ -13,6 +13,7 @@ import { SshServer, type ServerLimits } from "../ssh/server.js";
 import { DeviceApps } from "./apps.js";
 import { SerialConsole } from "./console.js";
 import { consoleAuthPolicy } from "./policy.js";
+import { installKeys, type RuntimeKeys } from "./keys.js";
 import type { UartPort } from "./uart.js";
 
 /** The commands installFiles adds (cat with a file name reads the store, so cat is among them). */
@@ -37,6 +38,8 @@ export interface DeviceOptions {
   scrollback?: number;
   /** The authorized keys, read when a login needs them. */
   keys: () => readonly AllowedKey[];
+  /** Keys managed at run time (the `keys` command, ssh-copy-id); `keys` should read from it. */
+  runtimeKeys?: RuntimeKeys;
   passwordHash: string | undefined;
   banner?: string;
 }
@@ -61,6 +64,7 @@ export function createDevice(o: DeviceOptions): Device {
   // File transfer and the flash store are the owner's (roles.ts).
   apps.commands.requireRole(FILE_COMMANDS, "admin");
   apps.subsystemRoles.set("sftp", "admin");
+  if (o.runtimeKeys) installKeys(apps.commands, o.runtimeKeys, o.log);
   let serial: SerialConsole | null = null;
   if (o.uarts.length > 0) {
     serial = new SerialConsole([...o.uarts], o.scrollback);
