@@ -21,7 +21,8 @@ import { BOARD_LIMITS, SshServer, type ServerLimits } from "../../modules/ssh/se
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
-import { loadAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { addedKeysFile, builtInAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
 import { NetworkMonitor } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
@@ -66,7 +67,8 @@ export function startEsp32(): Esp32Host | null {
 
   const crypto = createEsp32Crypto();
   const hostKeys = loadOrCreateHostKeys(crypto, log);
-  const keys = loadAuthorizedKeys(crypto, log);
+  const runtimeKeys = new RuntimeKeys(crypto, builtInAuthorizedKeys(log), addedKeysFile(), log);
+  const keys = runtimeKeys.all();
   const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
 
   const uarts: Esp32Uart[] = [];
@@ -90,7 +92,8 @@ export function startEsp32(): Esp32Host | null {
     store,
     transferLength: BOARD_TRANSFER_LENGTH,
     uarts,
-    keys: () => keys,
+    keys: () => runtimeKeys.all(),
+    runtimeKeys,
     passwordHash,
   });
   new SshListener(ssh, config.sshPort, log);

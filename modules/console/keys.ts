@@ -156,7 +156,14 @@ function readAll(ctx: SessionContext, done: (text: string) => void): SessionProg
 
 function addFromInput(ctx: SessionContext, keys: RuntimeKeys): SessionProgram {
   return readAll(ctx, (text) => {
-    const r = keys.add(text);
+    let r: { added: string[]; errors: string[] };
+    try {
+      r = keys.add(text);
+    } catch (e) {
+      ctx.print(`keys: not stored: ${(e as Error).message}\n`, true);
+      ctx.exit(1);
+      return;
+    }
     for (const e of r.errors) ctx.print(`keys: ${e}\n`, true);
     for (const a of r.added) ctx.print(`added ${a}\n`);
     ctx.exit(r.added.length > 0 || r.errors.length === 0 ? 0 : 1);
@@ -177,7 +184,12 @@ export function installKeys(table: CommandTable, keys: RuntimeKeys, log: (line: 
         return addFromInput(ctx, keys);
       }
       if ((sub === "remove" || sub === "enable") && args.length === 2) {
-        const error = keys.remove(args[1], sub === "enable");
+        let error: string | null;
+        try {
+          error = keys.remove(args[1], sub === "enable");
+        } catch (e) {
+          error = `not stored: ${(e as Error).message}`;
+        }
         if (error) return fail(ctx, `keys: ${error}`, 1);
         log(`${ctx.remote}: keys ${sub} ${args[1]} by user "${ctx.user}"`);
         return printAndExit(ctx, `${sub === "enable" ? "enabled" : "removed"} ${args[1]}\n`);
