@@ -432,3 +432,36 @@ describe("keys at run time: the keys command and ssh-copy-id", () => {
     assert.equal(login.stdout.toString(), "in\n");
   });
 });
+
+describe("per-source penalties and the audit log", () => {
+  test("the table stays bounded under 10,000 distinct sources; a penalized source is refused, others are not", async () => {
+    const { SourcePenalties, MAX_PENALTY_SOURCES, PENALTY_AUTHFAIL_S, PENALTY_MIN_S } = await import("../modules/ssh/penalty.js");
+    const p = new SourcePenalties();
+    for (let i = 0; i < 10_000; i++) p.add(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, PENALTY_AUTHFAIL_S, 1000 + i);
+    assert.ok(p.size <= MAX_PENALTY_SOURCES, String(p.size));
+    const q = new SourcePenalties();
+    for (let i = 0; i * PENALTY_AUTHFAIL_S < PENALTY_MIN_S; i++) q.add("192.0.2.1", PENALTY_AUTHFAIL_S, 0);
+    assert.equal(q.refused("192.0.2.1", 0), true);
+    assert.equal(q.refused("192.0.2.2", 0), false);
+    assert.equal(q.refused("192.0.2.1", PENALTY_MIN_S * 1000 + 1), false);
+  });
+
+  test("50 failed logins from 127.0.0.1 do not stop a good client from 127.0.0.2; the login is audited and shown by info", async () => {
+    const srv = await startTestServer({ limits: { penaltySources: 64 } });
+    try {
+      const stranger = keygen(srv.dir, "stranger");
+      for (let i = 0; i < 50; i++) {
+        await run("ssh", ["-p", String(srv.port), ...opensshOptions(stranger), "-b", "127.0.0.1", TARGET, "echo in"], { timeoutMs: RUN_MS });
+      }
+      assert.ok(srv.logs.some((l) => /refused: source 127\.0\.0\.1 is penalized for failed logins/.test(l)), srv.logs.slice(-5).join("\n"));
+      const good = await run("ssh", ["-p", String(srv.port), ...opensshOptions(srv.clientKey), "-b", "127.0.0.2", TARGET, "info"], { timeoutMs: RUN_MS });
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(good.stdout.toString(), /last logins:\n .* login: user "console" key ssh-ed25519 SHA256:\S+ from 127\.0\.0\.2; allowed: role admin, every UART/);
+      assert.ok(srv.logs.some((l) => /login: user "console" key ssh-ed25519 SHA256:\S+ from 127\.0\.0\.2; allowed: role admin/.test(l)));
+      const blocked = await run("ssh", ["-p", String(srv.port), ...opensshOptions(srv.clientKey), "-b", "127.0.0.1", TARGET, "echo in"], { timeoutMs: RUN_MS });
+      assert.equal(blocked.code, 255);
+    } finally {
+      await srv.close();
+    }
+  });
+});

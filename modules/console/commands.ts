@@ -148,6 +148,8 @@ export function builtinCommands(table: CommandTable): CommandTable {
         `sessions: ${sessions.length}`,
         ...sessions.map((l) => `  ${l}`),
         ...table.infoSections.flatMap((section) => section()),
+        // Who logged in is for the owner's eyes.
+        ...(hasRole(ctx, "admin") ? ["last logins:", ...s.lastLogins().map((l) => `  ${l}`)] : []),
       ];
       return printAndExit(ctx, lines.join("\n") + "\n");
     },

@@ -14,6 +14,7 @@
 // - command="observe" (or a certificate's force-command) is all that login can run, whatever its role.
 
 import type { SessionContext } from "../ssh/session.js";
+import type { Access } from "../ssh/access.js";
 
 export type Role = "observer" | "operator" | "admin";
 /** Values SERIAL_ROLE may take on a key line (access.ts checks them when the line is read). */
@@ -27,7 +28,11 @@ function rank(r: Role): number {
 
 /** The role of a session's login. */
 export function roleOf(ctx: SessionContext): Role {
-  const a = ctx.access;
+  return roleOfAccess(ctx.access);
+}
+
+/** The role of a login's access record. */
+export function roleOfAccess(a: Access): Role {
   let role: Role = a.principals === null || a.principals.indexOf(ADMIN_PRINCIPAL) >= 0 ? "admin" : "operator";
   for (const [name, value] of a.environment) {
     if (name === "SERIAL_ROLE" && ROLE_NAMES.indexOf(value as Role) >= 0 && rank(value as Role) < rank(role)) role = value as Role;

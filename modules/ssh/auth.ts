@@ -39,6 +39,8 @@ export interface AuthPolicy {
   passwordEnabled: boolean;
   /** Text shown before login (USERAUTH_BANNER), if any. */
   banner?: string;
+  /** What a login was allowed, in words, for its audit line (the console's role and UARTs). */
+  describeAccess?(user: string, access: Access): string;
 }
 
 export type AuthOutcome = { kind: "pending" } | { kind: "success"; user: string; method: string; access: Access };

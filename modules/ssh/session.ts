@@ -52,6 +52,8 @@ export interface ServerInfo {
   readonly cryptoName: string;
   /** One line per open session on the whole server. */
   sessions(): string[];
+  /** The audit lines of the last logins, oldest first. */
+  lastLogins(): string[];
 }
 
 export interface SessionContext {
