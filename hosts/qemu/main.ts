@@ -17,16 +17,15 @@
 // `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
 // lwIP's heap and buffers.
 
-import { createDevice } from "../../modules/console/device.js";
+import { createDevice, wallClockFrom } from "../../modules/console/device.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
 import { BOARD_TRANSFER_LENGTH } from "../../modules/files/files.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
-import type { AllowedKey } from "../../modules/ssh/auth.js";
 import { loadHostKeys, type HostKeyKind, type HostKeyStore } from "../../modules/ssh/hostkeys.js";
-import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
-import { usableUserKeys } from "../../modules/ssh/signature.js";
+import { MAX_AUTHORIZED_KEYS_CHARS } from "../../modules/ssh/keys.js";
 import { hashPassword } from "../../modules/ssh/password.js";
 import { BOARD_LIMITS, type ServerLimits } from "../../modules/ssh/server.js";
-import { utf8Decode } from "../../modules/ssh/wire.js";
+import { utf8Decode, utf8Encode } from "../../modules/ssh/wire.js";
 import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
 import type { FlashStore } from "../../modules/files/store.js";
 import { openFirmwareFlash } from "./flash.js";
@@ -130,7 +129,7 @@ const hostKeyStore: HostKeyStore = {
 const hostKeys = loadHostKeys(crypto, hostKeyStore, (l) => log(`host key: ${l}`), { deferSlow: true });
 
 // ---- authorized keys: loaded by the run script, baked into the store ----
-function loadAuthorizedKeys(): AllowedKey[] {
+function loadAuthorizedKeysText(): string {
   const loaded = board.authorizedKeys();
   let bytes: Uint8Array | null = loaded ? new Uint8Array(loaded, 0, Math.min(loaded.byteLength, MAX_AUTHORIZED_KEYS_CHARS)) : null;
   const stored = readReserved(raw, AUTHORIZED_KEYS_FILE, MAX_AUTHORIZED_KEYS_CHARS);
@@ -145,16 +144,21 @@ function loadAuthorizedKeys(): AllowedKey[] {
     log("authorized_keys: none loaded, using the flash store's copy");
   } else {
     log("authorized_keys: none loaded and none stored");
-    return [];
+    return "";
   }
-  const parsed = parseAuthorizedKeys(utf8Decode(bytes));
-  for (const e of parsed.errors) log(`authorized_keys: ${e}`);
-  const { usable: keys, notes } = usableUserKeys(crypto, parsed.keys);
-  for (const n of notes) log(`authorized_keys: ${n}`);
-  log(`authorized_keys: ${keys.length} key(s)`);
-  return keys;
+  return utf8Decode(bytes);
 }
-const keys = loadAuthorizedKeys();
+// Keys added at run time (`keys add`, ssh-copy-id) and built-in keys disabled, in the flash store.
+const ADDED_KEYS_FILE = `${RESERVED_PREFIX}addkeys`;
+const runtimeKeys = new RuntimeKeys(crypto, loadAuthorizedKeysText(), {
+  read: () => {
+    const b = readReserved(raw, ADDED_KEYS_FILE, MAX_AUTHORIZED_KEYS_CHARS);
+    return b ? utf8Decode(b) : "";
+  },
+  write: (text) => writeReserved(raw, ADDED_KEYS_FILE, utf8Encode(text)),
+}, log);
+const keys = runtimeKeys.all();
+log(`authorized_keys: ${keys.length} key(s)`);
 
 let passwordHash: string | undefined;
 if (keys.length === 0) {
@@ -187,11 +191,13 @@ const device = createDevice({
   hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
   log,
   now: () => performance.now(),
+  wallClock: wallClockFrom(() => Date.now()),
   limits: LIMITS,
   transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),
   uarts: uart ? [uart] : [],
-  keys: () => (FAULT === "no-login" ? [] : keys),
+  keys: () => (FAULT === "no-login" ? [] : runtimeKeys.all()),
+  runtimeKeys,
   passwordHash: FAULT === "no-login" ? undefined : passwordHash,
   ota,
   otaTrialMs: TRIAL_MS,

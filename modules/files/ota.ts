@@ -15,7 +15,7 @@
 
 import type { DeviceApps } from "../console/apps.js";
 import { fail, printAndExit } from "../console/commands.js";
-import { isAdmin } from "../console/admin.js";
+import { isAdmin } from "../console/roles.js";
 import { Sha256, type Sha256Stream } from "../crypto/sha256.js";
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import type { Files, Upload } from "./files.js";
