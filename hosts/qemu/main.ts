@@ -9,7 +9,7 @@
 //              (flash.ts); a 64 KiB store in RAM (ramstore.ts) when QEMU was started without it
 //   host keys  made on first boot and kept in the flash store (reserved names, reserved.ts): Ed25519
 //              always; ECDSA P-256 and RSA 3072 when the native provider lists what they need
-//              (RSA made after boot, see loadHostKeys)
+//              (RSA made after boot while no connection is open; "host keys: ready" then)
 //   keys       the authorized_keys text the run script loads into guest memory (DIR/authorized_keys),
 //              baked into the flash store; later boots without one use the stored copy
 //   log        print() -> the console log; "ssh: listening on port 22" tells run.ts the server is up
@@ -38,6 +38,10 @@ import { nativeHooks, print } from "./xs/host.js";
 
 const SSH_PORT = 22;
 const TICK_MS = 1000;
+/** While a connection is open, how often to look again before making a deferred host key. */
+const HOST_KEY_IDLE_POLL_MS = 250;
+/** Logged once every host key is there (at once, or once the deferred ones are made): run.ts waits for it. */
+const HOST_KEYS_READY = "host keys: ready";
 /** PBKDF2 iterations for a generated password (each one two SHA-256 calls through the hooks). */
 const PASSWORD_ITERATIONS = 1000;
 const PASSWORD_LENGTH = 20;
@@ -55,6 +59,9 @@ const atModules = board.memory(true);
 /** Instructions retired when each connection was accepted (by remote address), so the log can say
  * what its key exchange and login cost (exact under `-icount shift=0`). */
 const acceptedAt = new Map<string, [number, number]>();
+/** The connection accepted while no other was open: XS's peaks were marked at its accept, so its
+ * kex line can say what XS allocated for the key exchange (chunks and slots beyond those at accept). */
+let measuredAlone = "";
 /** The events of a connection whose log lines get the instructions spent since its accept. Matched
  * with string methods, not a regular expression: XS lends a regular expression's backtracking
  * scratch the free end of its stack, which would read as XS stack use in the figures above. */
@@ -67,7 +74,12 @@ const log = (line: string) => {
   for (const e of TIMED) if (rest.startsWith(e) && (e !== "user " || rest.indexOf(" logged in") > 0)) event = e;
   const start = remote && event ? acceptedAt.get(remote) : undefined;
   if (start !== undefined) {
-    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time]`;
+    let xs = "";
+    if (event === "kex " && remote === measuredAlone) {
+      const m = board.memory();
+      xs = `; XS peak since accept +${m.chunksPeakSinceMark - m.chunksAtMark} B of chunks, +${m.slotsPeakSinceMark - m.slotsAtMark} slots`;
+    }
+    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time${xs}]`;
     if (event !== "kex " && event !== "user ") acceptedAt.delete(remote);
   }
   print(line);
@@ -180,18 +192,35 @@ apps.commands.infoSections.push(() => {
   ];
 });
 
-new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
+new SshListener(net, ssh, SSH_PORT, log, (remote) => {
+  measuredAlone = "";
+  if (ssh.connections.size === 0) {
+    board.markPeaks();
+    measuredAlone = remote;
+  }
+  acceptedAt.set(remote, [board.instructions(), board.instructions(true)]);
+});
 setInterval(() => ssh.tick(), TICK_MS);
 
 const m = board.memory(true);
 for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
 if (hostKeys.pending.length > 0) {
-  // After the listening line: connections are served with the keys there are meanwhile.
-  setTimeout(() => {
+  // After the listening line, and only while no connection is open: making an RSA key is one long
+  // native call (~12 G guest instructions for RSA 3072: seconds here, a minute or more on a board)
+  // that holds the event loop, so it never stalls a connection that is under way; one that arrives
+  // meanwhile waits in lwIP's backlog. Connections are served with the keys there are until then.
+  const makeWhenIdle = () => {
+    if (ssh.connections.size > 0) {
+      setTimeout(makeWhenIdle, HOST_KEY_IDLE_POLL_MS);
+      return;
+    }
     hostKeys.makeLater();
     for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
-  }, 0);
+    log(HOST_KEYS_READY);
+  };
+  setTimeout(makeWhenIdle, 0);
 }
 log(`memory after modules: XS chunks ${atModules.chunks} B, slots ${atModules.slots} (live), keys ${atModules.keys}, XS stack ${atModules.stackNow} slots in use`);
 log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots} (live), keys ${m.keys}, XS stack peak ${m.stackPeakSlots} slots, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
 log(`ssh: listening on port ${SSH_PORT}`);
+if (hostKeys.pending.length === 0) log(HOST_KEYS_READY);

@@ -73,11 +73,19 @@ export interface BoardMemory {
   stackNow: number;
   /** Property names and symbols the machine has made (XS keys). */
   keys: number;
+  /** XS chunks (bytes) and slots allocated at the last markPeaks() (0: never), and the most since
+   * then (since boot when never marked): what one step allocates, garbage included until collected. */
+  chunksAtMark: number;
+  slotsAtMark: number;
+  chunksPeakSinceMark: number;
+  slotsPeakSinceMark: number;
 }
 
 export interface NativeBoard {
   /** collect: garbage-collect first, so chunks and slots are the live figures. */
   memory(collect?: boolean): BoardMemory;
+  /** Starts a new interval for the *SinceMark peaks (chunksPeak, slotsPeak stay since boot). */
+  markPeaks(): void;
   /** Instructions retired since reset less idle time (exact only under -icount shift=0). */
   instructions(withIdle?: boolean): number;
   /** The authorized_keys text the run script loaded, or undefined. */

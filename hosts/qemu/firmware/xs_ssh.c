@@ -35,7 +35,8 @@ static void set_number(xsMachine* the, xsSlot* object, const char* name, double 
  * slots, keys (property names and symbols) made so far;
  * malloc in use now and the heap's high-water mark
  * (the most of the fixed heap region ever handed out: XS + lwIP's pbufs are static, see link.ld).
- * With a true argument the garbage is collected first, so chunks and slots are what is live. */
+ * With a true argument the garbage is collected first, so chunks and slots are what is live.
+ * chunksAtMark, slotsAtMark, chunksPeakSinceMark, slotsPeakSinceMark: see markPeaks. */
 static void xs_board_memory(xsMachine* the)
 {
 	EngineMemory m;
@@ -59,7 +60,18 @@ static void xs_board_memory(xsMachine* the)
 	set_number(the, &xsVar(0), "mallocPeak", (double)((char*)sbrk(0) - __heap_start));
 	set_number(the, &xsVar(0), "heapSize", (double)(__heap_end - __heap_start));
 	set_number(the, &xsVar(0), "stackPeak", board_stack_peak());
+	set_number(the, &xsVar(0), "chunksAtMark", m.chunks_mark);
+	set_number(the, &xsVar(0), "slotsAtMark", m.slots_mark);
+	set_number(the, &xsVar(0), "chunksPeakSinceMark", m.chunks_peak_mark);
+	set_number(the, &xsVar(0), "slotsPeakSinceMark", m.slots_peak_mark);
 	xsResult = xsVar(0);
+}
+
+/* markPeaks(): a new interval for chunksPeakSinceMark / slotsPeakSinceMark (engine_mark_peaks);
+ * chunksPeak and slotsPeak stay the peaks since boot. */
+static void xs_board_mark_peaks(xsMachine* the)
+{
+	engine_mark_peaks(the);
 }
 
 /* instructions() -> instructions retired since reset (minstret, 64-bit, as a double), less the idle
@@ -136,6 +148,8 @@ static void fill_board(xsMachine* the, xsSlot* target)
 		xsmcVars(1);
 		xsVar(0) = xsNewHostFunction(xs_board_memory, 0);
 		xsmcSet(*target, xsID("memory"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_mark_peaks, 0);
+		xsmcSet(*target, xsID("markPeaks"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_instructions, 0);
 		xsmcSet(*target, xsID("instructions"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_authorized_keys, 0);
