@@ -21,7 +21,7 @@ extern xsIntegerValue _xsmcGetBuffer(xsMachine* the, xsSlot* slot, void** data, 
 
 /* ------------------------------------------------------------------------------------------- */
 /* Machine creation: sizes in bytes (chunks) and slots (16 B each on rv32). Everything is malloc'd
- * from the linker's heap (320 KiB; the SSH image's is 464 KiB, SSH_HEAP_BYTES in build.ts) and may
+ * from the linker's heap (320 KiB; the SSH image's is 488 KiB, SSH_HEAP_BYTES in build.ts) and may
  * grow by the incremental sizes until that heap is full.
  * The SSH image needs ~10,200 slots and ~60 KiB of chunks once started, and connections more: the
  * initial sizes take most of that in two blocks, because blocks added one by one later interleave
