@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { opensshOptions } from "../test/helpers/tools.js";
+import { PEERS, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = dirname(BENCH_DIR);
@@ -24,13 +25,20 @@ const QUICK = argv.includes("--quick");
 const INNER = argv.includes("--inner");
 
 const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "Ciphers=chacha20-poly1305@openssh.com"];
+/** Rounds per row: every row visits the five servers in turn (A B C D E, A B C D E, ...), so that
+ * whatever else loads this shared machine falls on all of them alike; ratios are taken per round. */
+const ROUNDS = 5;
+/** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
 const CONFIG = QUICK
-  ? { latencyRuns: 5, handshakes: 20, parallel: 4, uploadRuns: 1, fileMiB: 64, idleSessions: 20, allocMiB: 16 }
-  : { latencyRuns: 20, handshakes: 40, parallel: 4, uploadRuns: 3, fileMiB: 256, idleSessions: 20, allocMiB: 64 };
+  ? { rounds: ROUNDS, latencyPerSample: 3, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
+  : { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+/** A row whose rounds spread wider than this (max - min over median, %) says so in the table. */
+const WIDE_SPREAD_PCT = 15;
+/** openssl speed's run per limit sample, and its buffer (an SSH data packet's size). */
+const LIMIT_SECONDS = 1;
+const LIMIT_BYTES = 32768;
 /** Ports inside the namespace (nothing else listens there). */
 const PORTS = { ours: 2201, openssh: 2202, dropbear: 2203, tinysshd: 2204, ssh2: 2205 } as const;
-const PEERS = ["ours", "openssh", "dropbear", "tinysshd", "ssh2"] as const;
-type PeerName = (typeof PEERS)[number];
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 const CLK_TCK = 100;
 
@@ -109,7 +117,7 @@ async function outer(): Promise<void> {
     inNs("ip", "route", "change", "local", "127.0.0.1", "dev", "lo", "table", "local", "proto", "kernel", "scope", "host", "src", "127.0.0.1", "quickack", "1");
     log(`namespace ${ns}: ${inNs("ip", "route", "show", "table", "local").toString().trim().replace(/\n/g, "; ")}`);
 
-    const limitMs = QUICK ? 4 * 60_000 : 15 * 60_000;
+    const limitMs = QUICK ? 6 * 60_000 : 30 * 60_000;
     child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
@@ -176,21 +184,16 @@ interface Target {
   note?: string;
 }
 
-interface Result {
-  latency_ms: number | null;
-  handshakes_per_s: number | null;
-  upload_mbps: number | null;
-  /** The same pipe upload with aes128-gcm@openssh.com (ours: AES-GCM through node:crypto). */
-  upload_gcm_mbps: number | null;
-  upload_scp_legacy_mbps: number | null;
-  upload_scp_mbps: number | null;
-  upload_sftp_mbps: number | null;
-  download_mbps: number | null;
-  rss_kb_per_session: number | null;
-  cpu_s_per_gib_server: number | null;
-  cpu_s_per_gib_client: number | null;
-  errors: Record<string, string>;
-  [k: string]: unknown;
+interface RowDef {
+  id: string;
+  label: string;
+  higher: boolean;
+  /** In the quick run too. */
+  quick: boolean;
+  /** The cipher whose single-core limit this row is read against. */
+  limit?: LimitCipher;
+  /** One sample of one server (null: not applicable to it); absent for rows another row fills. */
+  sample?: (t: Target) => Promise<number | null>;
 }
 
 const children = new Set<ChildProcess>();
@@ -431,222 +434,292 @@ async function inner(): Promise<void> {
   const common = [...opensshOptions(key), ...SUITE];
   const sshArgs = (t: Target) => [...common, "-p", String(t.port), `${t.user}@127.0.0.1`];
   /** MB/s of one transfer: the client command's wall time minus this server's connect+auth+command
-   * median (latency_ms), so that the figure is the transfer's, not the handshake's. */
-  let setupMs = 0;
-  const mbps = (ms: number) => fileBytes / 1e6 / ((ms - Math.min(setupMs, ms / 2)) / 1000);
+   * median (the latency row), so that the figure is the transfer's, not the handshake's. */
+  const setupMs: Partial<Record<PeerName, number>> = {};
+  const mbps = (t: Target, ms: number) => fileBytes / 1e6 / ((ms - Math.min(setupMs[t.name] ?? 0, ms / 2)) / 1000);
 
-  const results: Partial<Record<PeerName, Result>> = {};
+  // All servers run for the whole suite, so that every row can visit them in interleaved rounds.
+  const servers = new Map<PeerName, { proc: ChildProcess; root: number; baseProcs: number }>();
+  const errors: Partial<Record<PeerName, Record<string, string>>> = {};
+  const fail = (p: PeerName, what: string, e: unknown) => {
+    const msg = (e as Error).message.slice(0, 300);
+    (errors[p] ??= {})[what] = msg;
+    log(`${p}: ${what} failed: ${msg}`);
+  };
+  const echo = async (t: Target) => {
+    const x = await run("ssh", [...sshArgs(t), "echo x"], { timeoutMs: 20000 });
+    if (x.code !== 0 || x.stdout !== "x\n") throw new Error(`ssh echo x: exit ${x.code}, stdout ${JSON.stringify(x.stdout.slice(0, 80))}, stderr ${x.stderr.slice(0, 200)}`);
+    return x.ms;
+  };
   for (const t of targets) {
-    const ts = Date.now();
-    const r: Result = {
-      latency_ms: null,
-      handshakes_per_s: null,
-      upload_mbps: null,
-      upload_gcm_mbps: null,
-      upload_scp_legacy_mbps: null,
-      upload_scp_mbps: null,
-      upload_sftp_mbps: null,
-      download_mbps: null,
-      rss_kb_per_session: null,
-      cpu_s_per_gib_server: null,
-      cpu_s_per_gib_client: null,
-      errors: {},
-    };
-    if (t.note) r.server = t.note;
-    const wall: Record<string, number[]> = {};
-    r.transfer_wall_ms = wall;
-    setupMs = 0;
-    results[t.name] = r;
     log(`${t.name}: starting on 127.0.0.1:${t.port}`);
-    const server = t.start();
-    const root = server.pid!;
-    const attempt = async (what: string, fn: () => Promise<void>) => {
-      try {
-        await fn();
-      } catch (e) {
-        r.errors[what] = (e as Error).message.slice(0, 300);
-        log(`${t.name}: ${what} failed: ${r.errors[what]}`);
-      }
-    };
-    const echo = async () => {
-      const x = await run("ssh", [...sshArgs(t), "echo x"], { timeoutMs: 20000 });
-      if (x.code !== 0 || x.stdout !== "x\n") throw new Error(`ssh echo x: exit ${x.code}, stdout ${JSON.stringify(x.stdout.slice(0, 80))}, stderr ${x.stderr.slice(0, 200)}`);
-      return x.ms;
-    };
+    const proc = t.start();
+    let up = false;
+    for (let i = 0; i < 80 && !up && proc.exitCode === null; i++) {
+      up = await tcpReady(t.port);
+      if (!up) await sleep(100);
+    }
     try {
-      let up = false;
-      for (let i = 0; i < 80 && !up && server.exitCode === null; i++) {
-        up = await tcpReady(t.port);
-        if (!up) await sleep(100);
-      }
       if (!up) throw new Error(`${t.name} did not start listening (see bench/results/logs/${t.name}.log)`);
-      await echo(); // warm-up (and proof that login works)
-      await echo();
-      const baseProcs = (await settleTree(root, 1), treePids(root).length);
+      await echo(t); // warm-up (and proof that login works)
+      await echo(t);
+      await settleTree(proc.pid!, 1);
+      servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
+    } catch (e) {
+      fail(t.name, "server", e);
+    }
+  }
+  const live = targets.filter((t) => servers.has(t.name));
+  const settle = (t: Target) => settleTree(servers.get(t.name)!.root, servers.get(t.name)!.baseProcs);
+  timing.start_servers = Date.now() - t0 - timing.setup;
 
-      await attempt("latency", async () => {
+  const scpBase = [...common];
+  const remote = (t: Target, p: string) => `${t.user}@127.0.0.1:${p}`;
+  const uploaded = (t: Target) => {
+    const p = t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.uploadPath;
+    if (!existsSync(p)) throw new Error(`${p} missing after the upload`);
+    if (statSync(p).size !== fileBytes) throw new Error(`${p} has ${statSync(p).size} bytes, not ${fileBytes}`);
+  };
+  const transfer = async (t: Target, cmd: string, args: string[], check: () => void) => {
+    const x = await run(cmd, args, { timeoutMs: 120000 });
+    if (x.code !== 0) throw new Error(`exit ${x.code}: ${(x.stderr || x.stdout).slice(0, 200)}`);
+    check();
+    await settle(t);
+    return mbps(t, x.ms);
+  };
+  // Extra figures a sample yields beside its own (CPU per GiB from the pipe upload).
+  const samples: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
+  const put = (row: string, p: PeerName, round: number, v: number | null) => {
+    ((samples[row] ??= {})[p] ??= [])[round] = v;
+  };
+  let currentRound = 0;
+
+  const ROWS: RowDef[] = [
+    {
+      id: "latency_ms",
+      label: "latency ms (connect + auth + `echo`, quickack namespace)",
+      higher: false,
+      quick: true,
+      sample: async (t) => {
         const ms: number[] = [];
-        for (let i = 0; i < CONFIG.latencyRuns; i++) ms.push(await echo());
-        r.latency_ms = round(median(ms), 1);
-        setupMs = median(ms) ?? 0;
-      });
-
-      await attempt("handshakes", async () => {
+        for (let i = 0; i < CONFIG.latencyPerSample; i++) ms.push(await echo(t));
+        return median(ms);
+      },
+    },
+    {
+      id: "handshakes_per_s",
+      label: `handshakes/s, ${CONFIG.parallel} parallel clients`,
+      higher: true,
+      quick: false,
+      sample: async (t) => {
         let next = 0;
         const begin = performance.now();
         await Promise.all(
           Array.from({ length: CONFIG.parallel }, async () => {
-            while (next < CONFIG.handshakes) {
+            while (next < CONFIG.handshakesPerSample) {
               next++;
-              await echo();
+              await echo(t);
             }
           }),
         );
-        r.handshakes_per_s = round((CONFIG.handshakes * 1000) / (performance.now() - begin), 1);
-      });
-      await settleTree(root, baseProcs);
-
-      await attempt("upload_pipe", async () => {
-        const speeds: number[] = [];
-        let serverCpu = 0;
-        let clientCpu = 0;
-        for (let i = 0; i < CONFIG.uploadRuns; i++) {
-          const c0 = treeCpu(root);
-          const cmd = [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
-          // bash's `times` gives the client's CPU (its reaped child, ssh).
-          const x = await run("bash", ["-c", 'ssh "$@" </dev/stdin; rc=$?; times >&2; exit $rc', "bench", ...cmd], { stdinFile: dataFile, timeoutMs: 120000 });
-          if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
-          await settleTree(root, baseProcs);
-          serverCpu += treeCpu(root) - c0;
-          const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(x.stderr.trim());
-          if (m) clientCpu += Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
-          speeds.push(mbps(x.ms));
-          wall.upload_pipe = [...(wall.upload_pipe ?? []), Math.round(x.ms)];
-        }
-        const gib = (CONFIG.uploadRuns * fileBytes) / 2 ** 30;
-        r.upload_mbps = round(median(speeds));
-        r.cpu_s_per_gib_server = round(serverCpu / gib, 2);
-        r.cpu_s_per_gib_client = round(clientCpu / gib, 2);
-      });
-
-      // The same with AES-GCM instead of the clients' default chacha20-poly1305 (tinysshd has no AES).
-      await attempt("upload_pipe_aes128gcm", async () => {
-        const speeds: number[] = [];
-        for (let i = 0; i < CONFIG.uploadRuns; i++) {
-          const cmd = ["-o", "Ciphers=aes128-gcm@openssh.com", ...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
-          const x = await run("ssh", cmd, { stdinFile: dataFile, timeoutMs: 120000 });
-          if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
-          await settleTree(root, baseProcs);
-          speeds.push(mbps(x.ms));
-          wall.upload_pipe_aes128gcm = [...(wall.upload_pipe_aes128gcm ?? []), Math.round(x.ms)];
-        }
-        r.upload_gcm_mbps = round(median(speeds));
-      });
-
-      const transfer = async (what: string, field: keyof Result, cmd: string, args: string[], check: () => void) => {
-        await attempt(what, async () => {
-          const speeds: number[] = [];
-          for (let i = 0; i < CONFIG.uploadRuns; i++) {
-            const x = await run(cmd, args, { timeoutMs: 120000 });
-            if (x.code !== 0) throw new Error(`exit ${x.code}: ${(x.stderr || x.stdout).slice(0, 200)}`);
-            check();
-            speeds.push(mbps(x.ms));
-            wall[what] = [...(wall[what] ?? []), Math.round(x.ms)];
-          }
-          (r as Record<string, unknown>)[field] = round(median(speeds));
-        });
-        await settleTree(root, baseProcs);
-      };
-      const scpBase = [...common, "-P", String(t.port)];
-      const remote = (p: string) => `${t.user}@127.0.0.1:${p}`;
-      const uploaded = () => {
-        const p = t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.uploadPath;
-        if (existsSync(p) && statSync(p).size !== fileBytes) throw new Error(`${p} has ${statSync(p).size} bytes, not ${fileBytes}`);
-      };
-      await transfer("upload_scp_legacy", "upload_scp_legacy_mbps", "scp", ["-O", ...scpBase, dataFile, remote(t.uploadPath)], uploaded);
-      await transfer("upload_scp", "upload_scp_mbps", "scp", [...scpBase, dataFile, remote(t.uploadPath)], uploaded);
-      writeFileSync(batchFile, `put ${dataFile} ${t.uploadPath}\n`);
-      await transfer("upload_sftp", "upload_sftp_mbps", "sftp", [...scpBase, "-b", batchFile, `${t.user}@127.0.0.1`], uploaded);
-      if (t.name === "ours" && r.upload_scp_mbps === null && r.upload_scp_legacy_mbps === null && r.upload_sftp_mbps === null) {
-        r.errors.download = "nothing uploaded to download";
-      } else {
+        const v = (CONFIG.handshakesPerSample * 1000) / (performance.now() - begin);
+        await settle(t);
+        return v;
+      },
+    },
+    {
+      id: "upload_mbps",
+      label: "upload MB/s, `ssh host < file` (ours: into a null UART)",
+      higher: true,
+      quick: true,
+      limit: "chacha20-poly1305",
+      sample: async (t) => {
+        const s = servers.get(t.name)!;
+        const c0 = treeCpu(s.root);
+        const cmd = [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
+        // bash's `times` gives the client's CPU (its reaped child, ssh).
+        const x = await run("bash", ["-c", 'ssh "$@" </dev/stdin; rc=$?; times >&2; exit $rc', "bench", ...cmd], { stdinFile: dataFile, timeoutMs: 120000 });
+        if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
+        await settle(t);
+        const gib = fileBytes / 2 ** 30;
+        put("cpu_s_per_gib_server", t.name, currentRound, (treeCpu(s.root) - c0) / gib);
+        const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(x.stderr.trim());
+        if (m) put("cpu_s_per_gib_client", t.name, currentRound, (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) / gib);
+        return mbps(t, x.ms);
+      },
+    },
+    {
+      id: "upload_gcm_mbps",
+      label: "upload MB/s, `ssh host < file`, aes128-gcm@openssh.com",
+      higher: true,
+      quick: false,
+      limit: "aes-128-gcm",
+      sample: async (t) => {
+        if (t.name === "tinysshd") return null; // no AES in tinysshd
+        const cmd = ["-o", "Ciphers=aes128-gcm@openssh.com", ...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
+        const x = await run("ssh", cmd, { stdinFile: dataFile, timeoutMs: 120000 });
+        if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
+        await settle(t);
+        return mbps(t, x.ms);
+      },
+    },
+    {
+      id: "upload_scp_legacy_mbps",
+      label: "upload MB/s, `scp -O`",
+      higher: true,
+      quick: false,
+      limit: "chacha20-poly1305",
+      sample: (t) => transfer(t, "scp", ["-O", ...scpBase, "-P", String(t.port), dataFile, remote(t, t.uploadPath)], () => uploaded(t)),
+    },
+    {
+      id: "upload_scp_mbps",
+      label: "upload MB/s, `scp` (SFTP)",
+      higher: true,
+      quick: true,
+      limit: "chacha20-poly1305",
+      sample: (t) => transfer(t, "scp", [...scpBase, "-P", String(t.port), dataFile, remote(t, t.uploadPath)], () => uploaded(t)),
+    },
+    {
+      id: "upload_sftp_mbps",
+      label: "upload MB/s, `sftp put`",
+      higher: true,
+      quick: false,
+      limit: "chacha20-poly1305",
+      sample: (t) => {
+        const batch = `${batchFile}-${t.name}`;
+        writeFileSync(batch, `put ${dataFile} ${t.uploadPath}\n`);
+        return transfer(t, "sftp", [...scpBase, "-P", String(t.port), "-b", batch, `${t.user}@127.0.0.1`], () => uploaded(t));
+      },
+    },
+    {
+      id: "download_mbps",
+      label: "download MB/s, `scp` (SFTP)",
+      higher: true,
+      quick: false,
+      limit: "chacha20-poly1305",
+      sample: (t) => {
         rmSync(downFile, { force: true });
-        await transfer("download", "download_mbps", "scp", [...scpBase, remote(t.downloadPath), downFile], () => {
+        return transfer(t, "scp", [...scpBase, "-P", String(t.port), remote(t, t.downloadPath), downFile], () => {
           const n = statSync(downFile).size;
-          if (n !== fileBytes) throw new Error(`downloaded ${n} bytes, not ${fileBytes}`);
           rmSync(downFile, { force: true });
+          if (n !== fileBytes) throw new Error(`downloaded ${n} bytes, not ${fileBytes}`);
         });
-      }
-      rmSync(join(work, "peer-up", "up.bin"), { force: true });
-
-      await attempt("memory", async () => {
-        await settleTree(root, baseProcs);
-        await sleep(300);
-        const probe = async () => {
-          if (t.forking) return null;
-          rmSync(probeFile, { force: true });
-          process.kill(root, "SIGUSR2");
-          for (let i = 0; i < 40; i++) {
-            await sleep(50);
-            try {
-              const m = JSON.parse(readFileSync(probeFile, "utf8")) as { gc: boolean; heapUsed: number; external: number };
-              if (m.gc) return m.heapUsed + m.external;
-            } catch {}
-          }
-          return null;
-        };
-        const heapBefore = await probe();
-        const before = treeRssKb(root);
-        const idle: ChildProcess[] = [];
+      },
+    },
+    { id: "cpu_s_per_gib_server", label: "server CPU s/GiB (pipe upload)", higher: false, quick: true },
+    { id: "cpu_s_per_gib_client", label: "client CPU s/GiB (pipe upload)", higher: false, quick: true },
+  ];
+  const rows = ROWS.filter((r) => !QUICK || r.quick);
+  const limits: Record<string, (number | null)[]> = {};
+  for (const row of rows) {
+    if (!row.sample) continue;
+    const tr = Date.now();
+    for (let round = 0; round < CONFIG.rounds; round++) {
+      currentRound = round;
+      if (row.limit) {
         try {
-          // -N: no session; LocalCommand prints "ready" once the connection is authenticated.
-          const args = [...sshArgs(t), "-N", "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=echo ready"];
-          for (let i = 0; i < CONFIG.idleSessions; i++) {
-            const c = track(spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] }));
-            idle.push(c);
-            await new Promise<void>((resolve, reject) => {
-              let out = "";
-              const timer = setTimeout(() => reject(new Error(`idle session ${i} not ready in 15 s`)), 15000);
-              c.stdout!.on("data", (d: Buffer) => {
-                out += d.toString();
-                if (out.includes("ready")) (clearTimeout(timer), resolve());
-              });
-              c.on("exit", (code) => (clearTimeout(timer), reject(new Error(`idle session ${i} exited (${code})`))));
-            });
-          }
-          await sleep(500);
-          const during = treeRssKb(root);
-          const heapDuring = await probe();
-          if (heapBefore !== null && heapDuring !== null) r.heap_kb_per_session = round((heapDuring - heapBefore) / 1024 / CONFIG.idleSessions, 1);
-          r.rss_kb_per_session = round((during - before) / CONFIG.idleSessions, 1);
-          r.rss_kb_server_idle = before;
-          r.idle_sessions = CONFIG.idleSessions;
-        } finally {
-          for (const c of idle) if (c.exitCode === null) c.kill("SIGTERM");
-          await Promise.all(idle.map((c) => (c.exitCode !== null ? null : new Promise((res) => (c.once("exit", res), setTimeout(res, 3000))))));
+          ((limits[row.id] ??= [])[round] = await cipherLimit(row.limit));
+        } catch (e) {
+          (limits[row.id] ??= [])[round] = null;
+          log(`cipher limit ${row.limit}: ${(e as Error).message}`);
         }
-      });
-    } catch (e) {
-      r.errors.server = (e as Error).message.slice(0, 300);
-      log(`${t.name}: ${r.errors.server}`);
-    } finally {
-      const tree = treePids(root);
-      server.kill("SIGTERM");
-      await Promise.race([new Promise((res) => server.once("exit", res)), sleep(3000)]);
-      for (const p of tree) {
-        try {
-          process.kill(p, "SIGKILL");
-        } catch {}
+      }
+      for (const t of live) {
+        let v: number | null = null;
+        if (errors[t.name]?.[row.id] === undefined) {
+          try {
+            v = await row.sample(t);
+          } catch (e) {
+            fail(t.name, row.id, e);
+          }
+        }
+        put(row.id, t.name, round, v);
       }
     }
-    timing[t.name] = Date.now() - ts;
-    log(`${t.name}: ${((Date.now() - ts) / 1000).toFixed(1)} s`);
+    if (row.id === "latency_ms") for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => x !== null)) ?? 0;
+    timing[row.id] = Date.now() - tr;
+    log(`${row.id}: ${((Date.now() - tr) / 1000).toFixed(1)} s`);
+  }
+
+  // Memory per idle session, once per server (not a speed: no rounds).
+  const memory: Partial<Record<PeerName, Record<string, number | null>>> = {};
+  if (!QUICK) {
+    const tm = Date.now();
+    for (const t of live) {
+      try {
+        memory[t.name] = await idleMemory(t, servers.get(t.name)!.root, settle);
+      } catch (e) {
+        fail(t.name, "memory", e);
+      }
+    }
+    timing.memory = Date.now() - tm;
+  }
+  for (const t of targets) {
+    const s = servers.get(t.name);
+    if (!s) continue;
+    const tree = treePids(s.root);
+    s.proc.kill("SIGTERM");
+    await Promise.race([new Promise((res) => s.proc.once("exit", res)), sleep(3000)]);
+    for (const p of tree) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+  }
+
+  async function idleMemory(t: Target, root: number, settleIt: (t: Target) => Promise<void>): Promise<Record<string, number | null>> {
+    await settleIt(t);
+    await sleep(300);
+    const probe = async () => {
+      if (t.forking) return null;
+      rmSync(probeFile, { force: true });
+      process.kill(root, "SIGUSR2");
+      for (let i = 0; i < 40; i++) {
+        await sleep(50);
+        try {
+          const m = JSON.parse(readFileSync(probeFile, "utf8")) as { gc: boolean; heapUsed: number; external: number };
+          if (m.gc) return m.heapUsed + m.external;
+        } catch {}
+      }
+      return null;
+    };
+    const heapBefore = await probe();
+    const before = treeRssKb(root);
+    const idle: ChildProcess[] = [];
+    try {
+      // -N: no session; LocalCommand prints "ready" once the connection is authenticated.
+      const args = [...sshArgs(t), "-N", "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=echo ready"];
+      for (let i = 0; i < CONFIG.idleSessions; i++) {
+        const c = track(spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] }));
+        idle.push(c);
+        await new Promise<void>((resolve, reject) => {
+          let out = "";
+          const timer = setTimeout(() => reject(new Error(`idle session ${i} not ready in 15 s`)), 15000);
+          c.stdout!.on("data", (d: Buffer) => {
+            out += d.toString();
+            if (out.includes("ready")) (clearTimeout(timer), resolve());
+          });
+          c.on("exit", (code) => (clearTimeout(timer), reject(new Error(`idle session ${i} exited (${code})`))));
+        });
+      }
+      await sleep(500);
+      const during = treeRssKb(root);
+      const heapDuring = await probe();
+      return {
+        rss_kb_per_session: round((during - before) / CONFIG.idleSessions, 1),
+        heap_kb_per_session: heapBefore !== null && heapDuring !== null ? round((heapDuring - heapBefore) / 1024 / CONFIG.idleSessions, 1) : null,
+        rss_kb_server_idle: before,
+      };
+    } finally {
+      for (const c of idle) if (c.exitCode === null) c.kill("SIGTERM");
+      await Promise.all(idle.map((c) => (c.exitCode !== null ? null : new Promise((res) => (c.once("exit", res), setTimeout(res, 3000))))));
+    }
   }
 
   // Allocation per MiB through our packet path, in-process, per provider.
   const ta = Date.now();
   const alloc: Record<string, unknown> = {};
-  for (const provider of ["node", "noble"]) {
+  for (const provider of QUICK ? ["node"] : ["node", "noble"]) {
     for (const mode of ["upload", "echo"]) {
       try {
         const x = await run(process.execPath, ["--expose-gc", "--single-threaded-gc", "--import", "tsx", join(BENCH_DIR, "alloc.ts"), "--crypto", provider, "--mode", mode, "--mib", String(CONFIG.allocMiB)], {
@@ -661,88 +734,80 @@ async function inner(): Promise<void> {
     }
   }
   timing.alloc = Date.now() - ta;
-  const a = (k: string) => (alloc[k] as { bytes_per_mib?: number } | undefined)?.bytes_per_mib ?? null;
-  const ours = results.ours!;
-  ours.alloc_bytes_per_mib_upload_node = a("node_upload");
-  ours.alloc_bytes_per_mib_upload_noble = a("noble_upload");
-  ours.alloc_bytes_per_mib_echo_node = a("node_echo");
-  ours.alloc_bytes_per_mib_echo_noble = a("noble_echo");
-  ours.alloc_detail = alloc;
 
-  // Output.
-  const out: Record<string, unknown> = {};
-  for (const p of PEERS) out[p] = results[p];
-  (out.ours as Record<string, unknown>).bench = {
-    mode: QUICK ? "quick" : "full",
-    date: new Date().toISOString(),
-    file_mib: CONFIG.fileMiB,
-    latency_runs: CONFIG.latencyRuns,
-    handshakes: CONFIG.handshakes,
-    parallel_clients: CONFIG.parallel,
-    upload_runs: CONFIG.uploadRuns,
-    idle_sessions: CONFIG.idleSessions,
-    units: "latency ms (median); *_mbps MB/s (10^6 bytes/s) = file size / (client command wall time - latency_ms of that server), raw wall times in transfer_wall_ms; rss/heap KB; cpu s per GiB moved; alloc bytes per MiB",
-    seconds: Object.fromEntries(Object.entries(timing).map(([k, v]) => [k, round(v / 1000, 1)])),
+  // Summaries: per row and server the median and spread of the rounds; per row and peer the ratio
+  // ours/peer of each round, summarised as median (min-max); likewise ours/limit.
+  const out: BenchResult = {
+    bench: {
+      mode: QUICK ? "quick" : "full",
+      date: new Date().toISOString(),
+      commit: gitCommit(),
+      rounds: CONFIG.rounds,
+      file_mib: CONFIG.fileMiB,
+      latency_echos_per_sample: CONFIG.latencyPerSample,
+      handshakes_per_sample: CONFIG.handshakesPerSample,
+      parallel_clients: CONFIG.parallel,
+      idle_sessions: CONFIG.idleSessions,
+      wide_spread_pct: WIDE_SPREAD_PCT,
+      units: "latency ms; *_mbps MB/s (10^6 bytes/s) = file size / (client wall time - that server's latency median); cpu s per GiB; limit: openssl speed -evp <cipher> -bytes 32768, one core, MB/s",
+      seconds: {},
+    },
+    rows: {},
+    memory,
+    alloc,
+    errors,
   };
+  for (const row of rows) {
+    const s = samples[row.id] ?? {};
+    const r: RowResult = { label: row.label, higher: row.higher, samples: {}, median: {}, spread_pct: {}, ratio: {} };
+    for (const t of live) {
+      const xs = (s[t.name] ?? []).map((v) => (v === undefined ? null : v));
+      r.samples[t.name] = xs.map((v) => round(v, 3));
+      const ok = xs.filter((v): v is number => v !== null);
+      r.median[t.name] = round(median(ok), 2);
+      r.spread_pct[t.name] = ok.length >= 2 ? round(((Math.max(...ok) - Math.min(...ok)) / median(ok)!) * 100, 1) : null;
+    }
+    const ours = s.ours ?? [];
+    const ratioOf = (other: (number | null)[]) => {
+      const per = ours.map((a, i) => (typeof a === "number" && typeof other[i] === "number" && other[i] !== 0 ? a / other[i]! : null)).filter((x): x is number => x !== null);
+      return per.length ? { median: round(median(per), 3)!, min: round(Math.min(...per), 3)!, max: round(Math.max(...per), 3)!, rounds: per.length } : null;
+    };
+    for (const p of PEERS) if (p !== "ours") r.ratio[p] = ratioOf(s[p] ?? []);
+    if (row.limit && limits[row.id]) {
+      const l = limits[row.id];
+      r.limit = { cipher: row.limit, samples: l.map((v) => round(v, 1)), median: round(median(l.filter((x): x is number => x !== null)), 1) };
+      r.ratio_limit = ratioOf(l);
+    }
+    out.rows[row.id] = r;
+  }
+  for (const [k, v] of Object.entries(timing)) out.bench.seconds[k] = round(v / 1000, 1)!;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(out, null, 2) + "\n";
   writeFileSync(join(RESULTS_DIR, "latest.json"), json);
   writeFileSync(join(RESULTS_DIR, `${QUICK ? "quick" : "full"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), json);
-  process.stdout.write(report(results as Record<PeerName, Result>, alloc) + "\n");
+  process.stdout.write(report(out) + "\n");
   process.stdout.write(`\nwrote bench/results/latest.json (${((Date.now() - t0) / 1000).toFixed(1)} s inside the namespace: ${Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")})\n`);
 
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
 }
 
-function report(r: Record<PeerName, Result>, alloc: Record<string, unknown>): string {
-  const rows: [string, keyof Result, boolean][] = [
-    // label, field, higher is better
-    ["latency ms (connect+auth+echo, median)", "latency_ms", false],
-    ["handshakes/s (4 parallel)", "handshakes_per_s", true],
-    ["upload MB/s, pipe, chacha20-poly1305 (ours: console -> null UART)", "upload_mbps", true],
-    ["upload MB/s, pipe, aes128-gcm@openssh.com (ours: node:crypto AES-GCM)", "upload_gcm_mbps", true],
-    ["upload MB/s, scp -O", "upload_scp_legacy_mbps", true],
-    ["upload MB/s, scp (SFTP)", "upload_scp_mbps", true],
-    ["upload MB/s, sftp put", "upload_sftp_mbps", true],
-    ["download MB/s, scp (SFTP)", "download_mbps", true],
-    ["RSS KB per idle session (sum over server processes)", "rss_kb_per_session", false],
-    ["live JS heap KB per idle session (node servers, after GC)", "heap_kb_per_session", false],
-    ["server CPU s/GiB (pipe upload)", "cpu_s_per_gib_server", false],
-    ["client CPU s/GiB (pipe upload)", "cpu_s_per_gib_client", false],
-  ];
-  const fmt = (v: unknown) => (typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: 2 }) : "n/a");
-  const ratio = (a: unknown, b: unknown) => (typeof a === "number" && typeof b === "number" && b !== 0 ? `${(a / b).toFixed(2)}x` : "n/a");
-  const peers = PEERS.filter((p) => p !== "ours");
-  const lines = [
-    `## esp-ssh-console bench (${QUICK ? "quick" : "full"}: ${CONFIG.fileMiB} MiB files, ${CONFIG.uploadRuns} run(s) per transfer, latency median of ${CONFIG.latencyRuns})`,
-    "",
-    `| measure | ours | ${peers.join(" | ")} | ${peers.map((p) => `ours/${p}`).join(" | ")} |`,
-    `|---|--:|${peers.map(() => "--:").join("|")}|${peers.map(() => "--:").join("|")}|`,
-  ];
-  for (const [label, f] of rows) lines.push(`| ${label} | ${fmt(r.ours[f])} | ${peers.map((p) => fmt(r[p][f])).join(" | ")} | ${peers.map((p) => ratio(r.ours[f], r[p][f])).join(" | ")} |`);
-  lines.push("", "Allocation in our packet path (in-process, bytes per MiB of channel data; V8 heap + ArrayBuffer backing stores):", "");
-  lines.push("| provider | upload (console -> null UART) | echo (`cat`: in + out) | in-process MB/s upload / echo |", "|---|--:|--:|--:|");
-  for (const p of ["node", "noble"]) {
-    const u = alloc[`${p}_upload`] as Record<string, number> | undefined;
-    const e = alloc[`${p}_echo`] as Record<string, number> | undefined;
-    const cell = (x?: Record<string, number>) => (x && typeof x.bytes_per_mib === "number" ? `${fmt(x.bytes_per_mib)} (heap ${fmt(x.heap_bytes_per_mib)} + ext ${fmt(x.external_bytes_per_mib)})` : "n/a");
-    lines.push(`| ${p} | ${cell(u)} | ${cell(e)} | ${fmt(u?.inprocess_mbps)} / ${fmt(e?.inprocess_mbps)} |`);
+function gitCommit(): string | null {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return null;
   }
-  const errs = PEERS.flatMap((p) => Object.entries(r[p].errors).map(([k, v]) => `- ${p} ${k}: ${v}`));
-  if (errs.length) lines.push("", "Not measured:", ...errs);
-  const goal = (text: string, a: unknown, b: unknown, ok: (a: number, b: number) => boolean) =>
-    `- ${text}: ${typeof a === "number" && typeof b === "number" ? `${ok(a, b) ? "met" : "not met"} (${fmt(a)} vs ${fmt(b)})` : "not measured"}`;
-  lines.push(
-    "",
-    "Goals (reported, not asserted):",
-    goal("upload >= 1.0x node ssh2's", r.ours.upload_mbps, r.ssh2.upload_mbps, (a, b) => a >= b),
-    goal("upload >= 1.25x OpenSSH's", r.ours.upload_mbps, r.openssh.upload_mbps, (a, b) => a >= 1.25 * b),
-    goal("latency <= ssh2's", r.ours.latency_ms, r.ssh2.latency_ms, (a, b) => a <= b),
-    goal("memory per idle session <= ssh2's (RSS)", r.ours.rss_kb_per_session, r.ssh2.rss_kb_per_session, (a, b) => a <= b),
-    goal("memory per idle session <= ssh2's (live JS heap after GC, the finer measure for two node servers)", r.ours.heap_kb_per_session, r.ssh2.heap_kb_per_session, (a, b) => a <= b),
-  );
-  return lines.join("\n");
 }
+
+/** Single-core throughput of the cipher itself on this machine, MB/s: OpenSSL's own loop over
+ * 32 KiB buffers (the size of an SSH data packet), for LIMIT_SECONDS. */
+async function cipherLimit(cipher: LimitCipher): Promise<number> {
+  const x = await run("openssl", ["speed", "-mr", "-seconds", String(LIMIT_SECONDS), "-bytes", String(LIMIT_BYTES), "-evp", cipher], { timeoutMs: 30000 });
+  const m = /^\+F:\d+:[^:]+:([\d.]+)/m.exec(x.stdout);
+  if (x.code !== 0 || !m) throw new Error(`openssl speed ${cipher}: exit ${x.code}, ${x.stderr.slice(0, 200)}`);
+  return Number(m[1]) / 1e6;
+}
+
 
 if (INNER) {
   const kill = () => {

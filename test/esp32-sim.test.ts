@@ -171,7 +171,7 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.ok(m, log);
     fingerprint = m[1];
     assert.match(log, new RegExp(`ssh: listening on ${BOARD_ADDRESS.replace(/\./g, "\\.")}:22 \\(ssh console@esp-ssh-console\\.local\\)`));
-    assert.match(log, /flash spiffs at \/mod\/: 956561 bytes, 0 used/);
+    assert.match(log, /flash spiffs at \/mod\/: 474641 bytes, 0 used/);
     assert.match(log, /uart uart2: ESP32 UART2 \(TX GPIO17, RX GPIO16, 3\.3 V\)/);
     // The native provider verifies ECDSA (PSA): both keys load, none is skipped.
     assert.doesNotMatch(log, /ignored: this host's crypto provider/);
@@ -195,7 +195,7 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.match(out, /crypto: native\n/);
     assert.match(out, new RegExp(`host key: ${fingerprint.replace(/\+/g, "\\+")} \\(ED25519\\)\n`));
     assert.match(out, /uart2: ESP32 UART2 .*115200 8N1/);
-    assert.match(out, /flash: \d+ of 956561 bytes used/);
+    assert.match(out, /flash: \d+ of 474641 bytes used/);
     const seen = execFileSync("ssh-keygen", ["-l", "-f", knownHosts], { encoding: "utf8" });
     assert.match(seen, new RegExp(`^256 ${fingerprint.replace(/\+/g, "\\+")} esp32-sim \\(ED25519\\)`));
     // A key that is not in the image is refused.
@@ -339,7 +339,7 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     assert.deepEqual([...spiffsFiles(state).keys()].sort(), before);
     const df = await ssh(["df"]);
     assert.equal(df.code, 0, df.stderr);
-    assert.match(df.stdout.toString(), /^flash: 956561 bytes, \d+ used \(2\d%\), \d+ free; flat, names up to 27 bytes\n$/);
+    assert.match(df.stdout.toString(), /^flash: 474641 bytes, \d+ used \(4\d%\), \d+ free; flat, names up to 27 bytes\n$/);
   });
 
   test("reboot on the same NVS and flash: the same host key (OpenSSH's known_hosts agrees), files kept, an unfinished upload removed", async () => {
@@ -414,7 +414,7 @@ describe("ESP32 host (hosts/esp32) on simulated Moddable SDK modules, with OpenS
     const lfs = await boot({ stateDir: lfsState, manifest: "manifest_littlefs.json", config });
     await lfs.waitLog(/ssh: listening on .*\n[\s\S]*authorized keys: /, BOOT_MS);
     assert.match(lfs.log, /ssh: listening on 192\.168\.1\.42:2222 \(ssh console@router-console\.local\)/);
-    assert.match(lfs.log, /flash littlefs at \/: 1048576 bytes, 8192 used/);
+    assert.match(lfs.log, /flash littlefs at \/: 524288 bytes, 8192 used/);
     assert.doesNotMatch(lfs.log, /uart uart/);
     const lfsPort = await lfs.hostPort(2222);
     const data = randomBytes(40 * 1024);

@@ -4,6 +4,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { passwordAccess } from "../modules/ssh/access.js";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
@@ -393,7 +394,7 @@ class FakeSession {
   constructor() {
     const self = this;
     this.ctx = {
-      user: "console", remote: "test", pty: null, env: new Map(), server: null as never,
+      user: "console", remote: "test", access: passwordAccess("test"), pty: null, env: new Map(), server: null as never,
       write(data) {
         if (self.status !== null) return 0;
         const n = Math.min(data.length, self.room);

@@ -6,6 +6,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { passwordAccess } from "../modules/ssh/access.js";
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
@@ -443,6 +444,7 @@ function recorder() {
   rec.ctx = {
     user: "console",
     remote: "test",
+    access: passwordAccess("test"),
     pty: null,
     env: new Map(),
     server: null as never,

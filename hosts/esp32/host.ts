@@ -12,7 +12,7 @@
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
 // (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
-import { createDevice } from "../../modules/console/device.js";
+import { createDevice, wallClockFrom } from "../../modules/console/device.js";
 import Time from "time";
 import Timer from "timer";
 import { SerialConsole } from "../../modules/console/console.js";
@@ -21,10 +21,12 @@ import { BOARD_LIMITS, SshServer, type ServerLimits } from "../../modules/ssh/se
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
-import { loadAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { addedKeysFile, builtInAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
 import { NetworkMonitor } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
+import { Esp32OtaHost } from "./ota.js";
 
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
@@ -66,7 +68,8 @@ export function startEsp32(): Esp32Host | null {
 
   const crypto = createEsp32Crypto();
   const hostKeys = loadOrCreateHostKeys(crypto, log);
-  const keys = loadAuthorizedKeys(crypto, log);
+  const runtimeKeys = new RuntimeKeys(crypto, builtInAuthorizedKeys(log), addedKeysFile(), log);
+  const keys = runtimeKeys.all();
   const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
 
   const uarts: Esp32Uart[] = [];
@@ -79,18 +82,28 @@ export function startEsp32(): Esp32Host | null {
   }
 
   const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  let ota: Esp32OtaHost | undefined;
+  try {
+    ota = new Esp32OtaHost();
+    log(`firmware ${ota.runningVersion}: OTA slot of ${ota.slotSize} bytes for ${ota.format.name}s`);
+  } catch (e) {
+    log(`ota: not available: ${(e as Error).message}`);
+  }
   const { ssh, files, serial } = createDevice({
     crypto,
     hostKeys: hostKeys.keys,
     hostName: `esp32 (${config.hostname})`,
     log,
     now: () => Time.ticks,
+    wallClock: wallClockFrom(() => Date.now()),
     limits: ESP32_LIMITS,
     store,
     transferLength: BOARD_TRANSFER_LENGTH,
     uarts,
-    keys: () => keys,
+    keys: () => runtimeKeys.all(),
+    runtimeKeys,
     passwordHash,
+    ota,
   });
   new SshListener(ssh, config.sshPort, log);
   Timer.repeat(() => ssh.tick(), TICK_MS);

@@ -10,6 +10,7 @@
 //   once on the log (serial / xsbug), and only its PBKDF2 hash is kept in NVS.
 
 import Preference from "preference";
+import type { KeyFile } from "../../modules/console/keys.js";
 import Resource from "Resource";
 import type { CryptoProvider } from "../../modules/crypto/provider.js";
 import type { AllowedKey } from "../../modules/ssh/auth.js";
@@ -68,6 +69,37 @@ export function loadAuthorizedKeys(crypto: CryptoProvider, log: (line: string) =
   const { usable, notes } = usableUserKeys(crypto, parsed.keys);
   for (const n of notes) log(`${AUTHORIZED_KEYS_RESOURCE}: ${n}`);
   return usable;
+}
+
+/** The built-in authorized_keys text ("" when the image has none). */
+export function builtInAuthorizedKeys(log: (line: string) => void): string {
+  if (!Resource.exists(AUTHORIZED_KEYS_RESOURCE)) {
+    log(`no ${AUTHORIZED_KEYS_RESOURCE} resource in the image`);
+    return "";
+  }
+  const resource = new Resource(AUTHORIZED_KEYS_RESOURCE);
+  const length = Math.min(resource.byteLength, MAX_AUTHORIZED_KEYS_CHARS);
+  return utf8Decode(new Uint8Array(resource.slice(0, length)));
+}
+
+/** NVS key of the keys added at run time (and built-in keys disabled): one Preference string, so
+ * at most ADDED_KEYS_MAX bytes (NVS blobs and strings stop at 4000). */
+const PREF_ADDED_KEYS = "addedkeys";
+export const ADDED_KEYS_MAX = 3900;
+
+/** The added keys in NVS (modules/console/keys.ts KeyFile); a write beyond ADDED_KEYS_MAX throws,
+ * and `keys add` reports it. */
+export function addedKeysFile(): KeyFile {
+  return {
+    read: () => {
+      const v = Preference.get(PREF_DOMAIN, PREF_ADDED_KEYS);
+      return typeof v === "string" ? v : "";
+    },
+    write: (text) => {
+      if (text.length > ADDED_KEYS_MAX) throw new Error(`added keys would take ${text.length} bytes of NVS; at most ${ADDED_KEYS_MAX}`);
+      Preference.set(PREF_DOMAIN, PREF_ADDED_KEYS, text);
+    },
+  };
 }
 
 /** The stored password hash; with no keys and no hash yet, makes a password, announces it once and

@@ -11,6 +11,7 @@ import { loadHostKeys, type HostKeyKind, type HostKeySet, type HostKeyStore } fr
 import { formatPublicKeyLine, parseAuthorizedKeys, pemUnwrap, pemWrap, publicKeyBlob } from "../../modules/ssh/keys.js";
 import { usableUserKeys } from "../../modules/ssh/signature.js";
 import { hashPassword } from "../../modules/ssh/password.js";
+import type { KeyFile } from "../../modules/console/keys.js";
 
 /** The host key files, named as OpenSSH's sshd names them (ssh-keygen -A). */
 export const HOST_KEY_FILES: Readonly<Record<HostKeyKind["type"], string>> = {
@@ -94,4 +95,19 @@ export function loadOrCreatePasswordHash(dir: string, haveKeys: boolean, crypto:
   writeFileSync(path, hash + "\n", { mode: 0o600 });
   announce(`no authorized_keys and no password yet: generated a password for user "console" (shown once): ${password}`);
   return hash;
+}
+
+/** authorized_keys as the file of keys added at run time (modules/console/keys.ts): the node host
+ * has no image, so every key is in this one file, and `keys add`/`remove` edit it. */
+export function authorizedKeysFile(path: string): KeyFile {
+  return {
+    read: () => {
+      try {
+        return readFileSync(path, "utf8");
+      } catch {
+        return "";
+      }
+    },
+    write: (text) => writeFileSync(path, text, { mode: 0o600 }),
+  };
 }

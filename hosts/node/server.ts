@@ -1,6 +1,7 @@
 // The node host: TCP sockets, timers and the data directory, adapted to the sans-I/O core.
 
 import { createDevice } from "../../modules/console/device.js";
+import type { OtaHost } from "../../modules/files/ota.js";
 import { randomFillSync } from "node:crypto";
 import { hostname } from "node:os";
 import { createServer, type Server, type Socket } from "node:net";
@@ -16,7 +17,8 @@ import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
 import { DirectoryFlashStore } from "./flash.js";
-import { AuthorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
+import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
@@ -34,6 +36,8 @@ export interface NodeServerOptions {
   /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
   hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
+  /** Wall clock for certificates and expiry-time= (default Date.now; tests: an unset clock). */
+  wallClock?: () => number | null;
   banner?: string;
   /** UARTs as NAME=SPEC or SPEC (named uart0, uart1, ...): sim, null, pty, /dev/ttyUSB0,
    * tcp:HOST:PORT. Empty list: no serial console (the built-in shell answers `ssh board`). */
@@ -54,6 +58,9 @@ export interface NodeServerOptions {
   log?: (line: string) => void;
   /** Where the start-up announcements go (default: stdout). */
   announce?: (line: string) => void;
+  /** Firmware image slots (tests: an in-memory pair; the node host itself has none). */
+  ota?: OtaHost;
+  otaTrialMs?: number;
 }
 
 export interface RunningServer {
@@ -97,8 +104,9 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const dataDir = options.dataDir ?? ".data";
   const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto));
   const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
-  const keys = new AuthorizedKeysFile(options.authorizedKeys ?? join(dataDir, "authorized_keys"), crypto, log);
-  const passwordHash = loadOrCreatePasswordHash(dataDir, keys.get().length > 0, crypto, announce);
+  const keysPath = options.authorizedKeys ?? join(dataDir, "authorized_keys");
+  const runtimeKeys = new RuntimeKeys(crypto, "", authorizedKeysFile(keysPath), (l) => log(`${keysPath}: ${l}`));
+  const passwordHash = loadOrCreatePasswordHash(dataDir, runtimeKeys.all().length > 0, crypto, announce);
   const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
   try {
@@ -119,14 +127,18 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     hostName: `node (${hostname()})`,
     log,
     now: () => Date.now(),
+    wallClock: options.wallClock ?? (() => Date.now()),
     limits: options.limits,
     store,
     transferLength: options.transferLength,
     uarts,
     scrollback: options.scrollback,
-    keys: () => keys.get(),
+    keys: () => runtimeKeys.all(),
+    runtimeKeys,
     passwordHash,
     banner: options.banner,
+    ota: options.ota,
+    otaTrialMs: options.otaTrialMs,
   });
 
   const sockets = new Set<Socket>();

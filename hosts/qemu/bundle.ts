@@ -50,7 +50,7 @@ export interface BundleResult {
 
 /** Bundles `entry` into `outfile` for XS. Throws when esbuild fails (a node builtin cannot be
  * resolved on the neutral platform) or the bundle uses an API XS 13.3 lacks. */
-export async function bundleForXs(entry: string, outfile: string, opts: { minify?: boolean } = {}): Promise<BundleResult> {
+export async function bundleForXs(entry: string, outfile: string, opts: { minify?: boolean; define?: Record<string, string> } = {}): Promise<BundleResult> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -63,6 +63,7 @@ export async function bundleForXs(entry: string, outfile: string, opts: { minify
     minifySyntax: opts.minify ?? false,
     minifyWhitespace: opts.minify ?? false,
     legalComments: "none",
+    define: opts.define,
     charset: "utf8",
     logLevel: "silent",
   });

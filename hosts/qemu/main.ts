@@ -9,7 +9,7 @@
 //              (flash.ts); a 64 KiB store in RAM (ramstore.ts) when QEMU was started without it
 //   host keys  made on first boot and kept in the flash store (reserved names, reserved.ts): Ed25519
 //              always; ECDSA P-256 and RSA 3072 when the native provider lists what they need
-//              (RSA made after boot, see loadHostKeys)
+//              (RSA made after boot while no connection is open; "host keys: ready" then)
 //   keys       the authorized_keys text the run script loads into guest memory (DIR/authorized_keys),
 //              baked into the flash store; later boots without one use the stored copy
 //   log        print() -> the console log; "ssh: listening on port 22" tells run.ts the server is up
@@ -17,16 +17,15 @@
 // `info` adds what runs where (XS in QEMU) and the memory figures: XS chunks and slots, the C heap,
 // lwIP's heap and buffers.
 
-import { createDevice } from "../../modules/console/device.js";
+import { createDevice, wallClockFrom } from "../../modules/console/device.js";
+import { RuntimeKeys } from "../../modules/console/keys.js";
 import { BOARD_TRANSFER_LENGTH } from "../../modules/files/files.js";
 import { createNativeProvider } from "../../modules/crypto/native.js";
-import type { AllowedKey } from "../../modules/ssh/auth.js";
 import { loadHostKeys, type HostKeyKind, type HostKeyStore } from "../../modules/ssh/hostkeys.js";
-import { MAX_AUTHORIZED_KEYS_CHARS, parseAuthorizedKeys } from "../../modules/ssh/keys.js";
-import { usableUserKeys } from "../../modules/ssh/signature.js";
+import { MAX_AUTHORIZED_KEYS_CHARS } from "../../modules/ssh/keys.js";
 import { hashPassword } from "../../modules/ssh/password.js";
 import { BOARD_LIMITS, type ServerLimits } from "../../modules/ssh/server.js";
-import { utf8Decode } from "../../modules/ssh/wire.js";
+import { utf8Decode, utf8Encode } from "../../modules/ssh/wire.js";
 import { nativeBoard, nativeNet, nativeUart } from "./natives.js";
 import type { FlashStore } from "../../modules/files/store.js";
 import { openFirmwareFlash } from "./flash.js";
@@ -35,9 +34,26 @@ import { RESERVED_PREFIX, ReservedNames, readReserved, writeReserved } from "./r
 import { SshListener } from "./socket.js";
 import { QemuUart } from "./uart.js";
 import { nativeHooks, print } from "./xs/host.js";
+import { QemuOtaHost } from "./ota.js";
+import { nativeFlash } from "./flash.js";
+import { SOFTWARE_VERSION } from "../../modules/ssh/server.js";
+
+// Build-time settings of an update image (hosts/qemu/build.ts buildOtaImage, esbuild `define`):
+// its version string, how long its trial lasts, and a fault for the rollback test ("no-login": the
+// SSH server refuses every login, as a broken update would).
+declare const __FIRMWARE_VERSION__: string | undefined;
+declare const __OTA_TRIAL_MS__: number | undefined;
+declare const __FIRMWARE_FAULT__: string | undefined;
+const FIRMWARE_VERSION = typeof __FIRMWARE_VERSION__ === "string" ? __FIRMWARE_VERSION__ : SOFTWARE_VERSION;
+const TRIAL_MS = typeof __OTA_TRIAL_MS__ === "number" ? __OTA_TRIAL_MS__ : undefined;
+const FAULT = typeof __FIRMWARE_FAULT__ === "string" ? __FIRMWARE_FAULT__ : "";
 
 const SSH_PORT = 22;
 const TICK_MS = 1000;
+/** While a connection is open, how often to look again before making a deferred host key. */
+const HOST_KEY_IDLE_POLL_MS = 250;
+/** Logged once every host key is there (at once, or once the deferred ones are made): run.ts waits for it. */
+const HOST_KEYS_READY = "host keys: ready";
 /** PBKDF2 iterations for a generated password (each one two SHA-256 calls through the hooks). */
 const PASSWORD_ITERATIONS = 1000;
 const PASSWORD_LENGTH = 20;
@@ -55,6 +71,9 @@ const atModules = board.memory(true);
 /** Instructions retired when each connection was accepted (by remote address), so the log can say
  * what its key exchange and login cost (exact under `-icount shift=0`). */
 const acceptedAt = new Map<string, [number, number]>();
+/** The connection accepted while no other was open: XS's peaks were marked at its accept, so its
+ * kex line can say what XS allocated for the key exchange (chunks and slots beyond those at accept). */
+let measuredAlone = "";
 /** The events of a connection whose log lines get the instructions spent since its accept. Matched
  * with string methods, not a regular expression: XS lends a regular expression's backtracking
  * scratch the free end of its stack, which would read as XS stack use in the figures above. */
@@ -67,7 +86,12 @@ const log = (line: string) => {
   for (const e of TIMED) if (rest.startsWith(e) && (e !== "user " || rest.indexOf(" logged in") > 0)) event = e;
   const start = remote && event ? acceptedAt.get(remote) : undefined;
   if (start !== undefined) {
-    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time]`;
+    let xs = "";
+    if (event === "kex " && remote === measuredAlone) {
+      const m = board.memory();
+      xs = `; XS peak since accept +${m.chunksPeakSinceMark - m.chunksAtMark} B of chunks, +${m.slotsPeakSinceMark - m.slotsAtMark} slots`;
+    }
+    line += ` [${((board.instructions() - start[0]) / 1e6).toFixed(1)} M instructions since accept, ${((board.instructions(true) - start[1]) / 1e6).toFixed(1)} M with idle time${xs}]`;
     if (event !== "kex " && event !== "user ") acceptedAt.delete(remote);
   }
   print(line);
@@ -105,7 +129,7 @@ const hostKeyStore: HostKeyStore = {
 const hostKeys = loadHostKeys(crypto, hostKeyStore, (l) => log(`host key: ${l}`), { deferSlow: true });
 
 // ---- authorized keys: loaded by the run script, baked into the store ----
-function loadAuthorizedKeys(): AllowedKey[] {
+function loadAuthorizedKeysText(): string {
   const loaded = board.authorizedKeys();
   let bytes: Uint8Array | null = loaded ? new Uint8Array(loaded, 0, Math.min(loaded.byteLength, MAX_AUTHORIZED_KEYS_CHARS)) : null;
   const stored = readReserved(raw, AUTHORIZED_KEYS_FILE, MAX_AUTHORIZED_KEYS_CHARS);
@@ -120,16 +144,21 @@ function loadAuthorizedKeys(): AllowedKey[] {
     log("authorized_keys: none loaded, using the flash store's copy");
   } else {
     log("authorized_keys: none loaded and none stored");
-    return [];
+    return "";
   }
-  const parsed = parseAuthorizedKeys(utf8Decode(bytes));
-  for (const e of parsed.errors) log(`authorized_keys: ${e}`);
-  const { usable: keys, notes } = usableUserKeys(crypto, parsed.keys);
-  for (const n of notes) log(`authorized_keys: ${n}`);
-  log(`authorized_keys: ${keys.length} key(s)`);
-  return keys;
+  return utf8Decode(bytes);
 }
-const keys = loadAuthorizedKeys();
+// Keys added at run time (`keys add`, ssh-copy-id) and built-in keys disabled, in the flash store.
+const ADDED_KEYS_FILE = `${RESERVED_PREFIX}addkeys`;
+const runtimeKeys = new RuntimeKeys(crypto, loadAuthorizedKeysText(), {
+  read: () => {
+    const b = readReserved(raw, ADDED_KEYS_FILE, MAX_AUTHORIZED_KEYS_CHARS);
+    return b ? utf8Decode(b) : "";
+  },
+  write: (text) => writeReserved(raw, ADDED_KEYS_FILE, utf8Encode(text)),
+}, log);
+const keys = runtimeKeys.all();
+log(`authorized_keys: ${keys.length} key(s)`);
 
 let passwordHash: string | undefined;
 if (keys.length === 0) {
@@ -150,20 +179,30 @@ if (board.logOnUart()) {
   log(`uart ${uart.name}: ${uart.description} (ssh console@host)`);
 }
 
+const boot = board.boot();
+log(`firmware ${FIRMWARE_VERSION}: booted from ${boot.label} (${boot.state})${boot.note ? `; ${boot.note}` : ""}`);
+const ota = persistent ? new QemuOtaHost(nativeFlash(), board, FIRMWARE_VERSION) : undefined;
+if (FAULT) log(`firmware: built with the fault "${FAULT}" (a test image)`);
+
 const started = performance.now();
-const { ssh, apps } = createDevice({
+const device = createDevice({
   crypto,
   hostKeys: hostKeys.keys,
   hostName: `qemu (XS ${board.xsVersion} in QEMU virt, rv32imc)`,
   log,
   now: () => performance.now(),
+  wallClock: wallClockFrom(() => Date.now()),
   limits: LIMITS,
   transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),
   uarts: uart ? [uart] : [],
-  keys: () => keys,
-  passwordHash,
+  keys: () => (FAULT === "no-login" ? [] : runtimeKeys.all()),
+  runtimeKeys,
+  passwordHash: FAULT === "no-login" ? undefined : passwordHash,
+  ota,
+  otaTrialMs: TRIAL_MS,
 });
+const { ssh, apps } = device;
 
 const net = nativeNet();
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -180,18 +219,35 @@ apps.commands.infoSections.push(() => {
   ];
 });
 
-new SshListener(net, ssh, SSH_PORT, log, (remote) => acceptedAt.set(remote, [board.instructions(), board.instructions(true)]));
+new SshListener(net, ssh, SSH_PORT, log, (remote) => {
+  measuredAlone = "";
+  if (ssh.connections.size === 0) {
+    board.markPeaks();
+    measuredAlone = remote;
+  }
+  acceptedAt.set(remote, [board.instructions(), board.instructions(true)]);
+});
 setInterval(() => ssh.tick(), TICK_MS);
 
 const m = board.memory(true);
 for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
 if (hostKeys.pending.length > 0) {
-  // After the listening line: connections are served with the keys there are meanwhile.
-  setTimeout(() => {
+  // After the listening line, and only while no connection is open: making an RSA key is one long
+  // native call (~12 G guest instructions for RSA 3072: seconds here, a minute or more on a board)
+  // that holds the event loop, so it never stalls a connection that is under way; one that arrives
+  // meanwhile waits in lwIP's backlog. Connections are served with the keys there are until then.
+  const makeWhenIdle = () => {
+    if (ssh.connections.size > 0) {
+      setTimeout(makeWhenIdle, HOST_KEY_IDLE_POLL_MS);
+      return;
+    }
     hostKeys.makeLater();
     for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
-  }, 0);
+    log(HOST_KEYS_READY);
+  };
+  setTimeout(makeWhenIdle, 0);
 }
 log(`memory after modules: XS chunks ${atModules.chunks} B, slots ${atModules.slots} (live), keys ${atModules.keys}, XS stack ${atModules.stackNow} slots in use`);
 log(`memory at start: XS chunks ${m.chunks} B, slots ${m.slots} (live), keys ${m.keys}, XS stack peak ${m.stackPeakSlots} slots, C heap in use ${m.mallocInUse} B (high-water ${m.mallocPeak} of ${m.heapSize}); ${Math.round(performance.now() - started)} ms to start the server`);
 log(`ssh: listening on port ${SSH_PORT}`);
+if (hostKeys.pending.length === 0) log(HOST_KEYS_READY);

@@ -73,17 +73,38 @@ export interface BoardMemory {
   stackNow: number;
   /** Property names and symbols the machine has made (XS keys). */
   keys: number;
+  /** XS chunks (bytes) and slots allocated at the last markPeaks() (0: never), and the most since
+   * then (since boot when never marked): what one step allocates, garbage included until collected. */
+  chunksAtMark: number;
+  slotsAtMark: number;
+  chunksPeakSinceMark: number;
+  slotsPeakSinceMark: number;
+}
+
+export interface BootChoice {
+  /** 0, 1, or -1 for the program linked into the image ("factory"). */
+  slot: number;
+  label: string;
+  state: "trial" | "valid";
+  version: string;
+  note: string;
 }
 
 export interface NativeBoard {
   /** collect: garbage-collect first, so chunks and slots are the live figures. */
   memory(collect?: boolean): BoardMemory;
+  /** Starts a new interval for the *SinceMark peaks (chunksPeak, slotsPeak stay since boot). */
+  markPeaks(): void;
   /** Instructions retired since reset less idle time (exact only under -icount shift=0). */
   instructions(withIdle?: boolean): number;
   /** The authorized_keys text the run script loaded, or undefined. */
   authorizedKeys(): ArrayBuffer | undefined;
   /** True when QEMU runs without semihosting and the log took the UART. */
   logOnUart(): boolean;
+  /** What the boot selector chose (firmware/boot_select.c). */
+  boot(): BootChoice;
+  /** Ends the firmware with EXIT_REBOOT (6): the run script boots it again. */
+  reboot(): never;
   /** XS version, "13.3.0". */
   readonly xsVersion: string;
 }

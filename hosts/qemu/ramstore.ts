@@ -1,6 +1,6 @@
 // The QEMU firmware's fallback store when QEMU runs without the flash bank (no `-drive if=pflash,
 // unit=1`; run.ts always gives one): files in RAM, lost at reboot. Flat like SPIFFS
-// (names up to 31 bytes, 5 open files) with a small capacity, because it lives in the same 320 KiB
+// (names up to 31 bytes, 5 open files) with a small capacity, because it lives in the same C
 // heap as everything else: each file is one Uint8Array grown in steps.
 
 import { SPIFFS_MAX_NAME, SPIFFS_MAX_OPEN_FILES, StoreError, type FileHandle, type FlashStore, type Stat } from "../../modules/files/store.js";

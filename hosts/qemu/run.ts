@@ -43,8 +43,15 @@ const KEYS_MAX = 64 * 1024;
 /** Where the firmware looks for a fixed machine size (BOARD_CREATION_ADDR, _MAGIC in firmware/board.h). */
 export const CREATION_ADDR = 0x80311000;
 const CREATION_MAGIC = "XSMEMFX1";
+/** The firmware's exit status when it asks for a reboot (EXIT_REBOOT, firmware/board.h: `ota commit
+ * --reboot`, a rollback): `npm run qemu` boots it again with the same data, as a reset would. */
+export const EXIT_REBOOT = 6;
 /** What the firmware logs once its SSH server listens (hosts/qemu/main.ts). */
 export const LISTENING_LINE = /^ssh: listening on port 22$/m;
+/** What it logs once every host key is there: at once when they were all stored (or need no slow
+ * generation), otherwise after the deferred ones (RSA 3072) are made, which it does only while no
+ * connection is open. */
+export const HOST_KEYS_READY_LINE = /^host keys: ready$/m;
 /** Guest RAM: the image's flash + RAM regions and the seed sit in the first 4 MiB, QEMU's device
  * tree 2 MiB-aligned below the end (firmware/link.ld). The firmware's own heap is fixed at link time. */
 const MEMORY = "8M";
@@ -306,14 +313,21 @@ export function boot(o: RunOptions = {}): Boot {
 
 /** How long the SSH image may take to boot and listen (XS machine, the bundle, key generation). */
 export const LISTEN_TIMEOUT_MS = 60_000;
+/** How long making the deferred host keys may take after that: RSA 3072 generation is ~12 G guest
+ * instructions on average (random: primes are searched), 1.5 s on an idle machine here, several
+ * times that on a loaded one. */
+export const HOST_KEYS_TIMEOUT_MS = 300_000;
 
-/** Boots the SSH image and waits until its server listens; also finds the UART's pty path. */
-export async function bootSshServer(o: RunOptions & { listen: string }): Promise<Boot & { uartPath?: string }> {
+/** Boots the SSH image and waits until its server listens and (unless `hostKeys` is false) every
+ * host key is made, so that clients do not meet the key generation's pause or a server without
+ * its RSA key; also finds the UART's pty path. */
+export async function bootSshServer(o: RunOptions & { listen: string; hostKeys?: boolean }): Promise<Boot & { uartPath?: string }> {
   const b = boot({ stdio: "pipe", ...o });
   try {
     let uartPath: string | undefined;
     if (o.uart === "pty") uartPath = (await b.waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true))[1];
     await b.waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS);
+    if (o.hostKeys !== false) await b.waitFor(HOST_KEYS_READY_LINE, HOST_KEYS_TIMEOUT_MS);
     return { ...b, uartPath };
   } catch (e) {
     b.child.kill("SIGKILL");
@@ -371,29 +385,43 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error((e as Error).message);
     process.exit(2);
   }
-  const { child, done, waitFor } = boot({ ...o, stdio: "tee" });
-  for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => child.kill("SIGTERM"));
-  if (o.uart === "pty") {
-    waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true).then(
-      (m) => console.log(`uart: ${m[1]}`),
-      () => {},
+  const start = () => {
+    const { child, done, waitFor } = boot({ ...o, stdio: "tee" });
+    current = child;
+    if (o.uart === "pty") {
+      waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial0\)/, LISTEN_TIMEOUT_MS, true).then(
+        (m) => console.log(`uart: ${m[1]}`),
+        () => {},
+      );
+    }
+    if (o.listen) {
+      const { host, port } = hostPort(o.listen);
+      waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS).then(
+        () => console.log(`listening on ${host}:${port}`),
+        () => {},
+      );
+    }
+    done.then(
+      (r) => {
+        if (r.timedOut) console.error(`qemu: timed out after ${o.timeoutMs} ms`);
+        if (r.code === EXIT_REBOOT && !stopping) {
+          console.log("qemu: the firmware rebooted; booting it again");
+          return start();
+        }
+        process.exit(r.code);
+      },
+      (e: Error) => {
+        console.error(e.message);
+        process.exit(1);
+      },
     );
-  }
-  if (o.listen) {
-    const { host, port } = hostPort(o.listen);
-    waitFor(LISTENING_LINE, LISTEN_TIMEOUT_MS).then(
-      () => console.log(`listening on ${host}:${port}`),
-      () => {},
-    );
-  }
-  done.then(
-    (r) => {
-      if (r.timedOut) console.error(`qemu: timed out after ${o.timeoutMs} ms`);
-      process.exit(r.code);
-    },
-    (e: Error) => {
-      console.error(e.message);
-      process.exit(1);
-    },
-  );
+  };
+  let current: ChildProcess | null = null;
+  let stopping = false;
+  for (const s of ["SIGINT", "SIGTERM"] as const)
+    process.on(s, () => {
+      stopping = true;
+      current?.kill("SIGTERM");
+    });
+  start();
 }

@@ -2,6 +2,7 @@
 // (`stty` for the UART, `ls`/`df`/`rm`/`mv` for the flash store).
 
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
+import { hasRole, roleOf, type Role } from "./roles.js";
 
 export interface Command {
   readonly name: string;
@@ -9,7 +10,12 @@ export interface Command {
   readonly summary: string;
   /** Makes the program for one run; it starts writing in its start(). */
   run(ctx: SessionContext, args: string[]): SessionProgram;
+  /** The least role that may run it (roles.ts); default: any login. */
+  readonly role?: Role;
 }
+
+/** Exit status when the login's role does not allow a command. */
+export const EXIT_NOT_ALLOWED = 126;
 
 /** Exit status for an unknown command, as POSIX shells use. */
 export const EXIT_NOT_FOUND = 127;
@@ -24,6 +30,15 @@ export class CommandTable {
 
   register(command: Command): this {
     this.commands.set(command.name, command);
+    return this;
+  }
+
+  /** Sets the least role for already registered commands (e.g. the file commands: admin). */
+  requireRole(names: readonly string[], role: Role): this {
+    for (const n of names) {
+      const c = this.commands.get(n);
+      if (c) this.commands.set(n, { ...c, role });
+    }
     return this;
   }
 
@@ -42,6 +57,7 @@ export class CommandTable {
     if (args.length === 0) return fail(ctx, "empty command; try 'help'", EXIT_NOT_FOUND);
     const command = this.commands.get(args[0]);
     if (!command) return fail(ctx, `${args[0]}: command not found; try 'help'`, EXIT_NOT_FOUND);
+    if (command.role && !hasRole(ctx, command.role)) return fail(ctx, `${args[0]}: not allowed for this login (role ${roleOf(ctx)}; needs ${command.role})`, EXIT_NOT_ALLOWED);
     return command.run(ctx, args.slice(1));
   }
 }
@@ -132,9 +148,21 @@ export function builtinCommands(table: CommandTable): CommandTable {
         `sessions: ${sessions.length}`,
         ...sessions.map((l) => `  ${l}`),
         ...table.infoSections.flatMap((section) => section()),
+        // Who logged in is for the owner's eyes.
+        ...(hasRole(ctx, "admin") ? ["last logins:", ...s.lastLogins().map((l) => `  ${l}`)] : []),
       ];
       return printAndExit(ctx, lines.join("\n") + "\n");
     },
+  });
+  table.register({
+    name: "exit",
+    summary: "end with status 0 (or the one given)",
+    run: (ctx, args) => ({
+      start() {
+        const n = args.length > 0 ? Number(args[0]) : 0;
+        ctx.exit(Number.isInteger(n) && n >= 0 && n <= 255 ? n : 2);
+      },
+    }),
   });
   table.register({
     name: "echo",

@@ -7,6 +7,7 @@ import { UartBridge } from "./bridge.js";
 import { fail, printAndExit } from "./commands.js";
 import { builtinShell } from "./shell.js";
 import type { UartPort } from "./uart.js";
+import { mayReachUart, mayWriteUart, roleOf } from "./roles.js";
 
 /** The login name that means "the first UART". */
 export const DEFAULT_USER = "console";
@@ -33,15 +34,26 @@ export class SerialConsole {
     return name === DEFAULT_USER ? this.bridges[0] : this.bridges.find((b) => b.name === name);
   }
 
+  /** May this session reach this UART (roles.ts)? */
+  reaches(ctx: SessionContext, b: UartBridge): boolean {
+    return mayReachUart(ctx, b.name, b === this.bridges[0], DEFAULT_USER);
+  }
+
   /** Makes `ssh board` land on the UART and adds stty, attach, observe and cli. */
   install(apps: DeviceApps): void {
     const uartOf = (ctx: SessionContext, arg?: string) => this.bridgeFor(arg ?? ctx.user) ?? this.bridges[0];
-    apps.shellProgram = (ctx) => uartOf(ctx).attach(ctx, { readOnly: false });
+    const denied = (ctx: SessionContext, b: UartBridge) => fail(ctx, `${b.name}: not allowed for this login`, 1);
+    // A login without a command lands on its UART: read-write, or read-only for an observer.
+    apps.shellProgram = (ctx) => {
+      const b = uartOf(ctx);
+      return this.reaches(ctx, b) ? b.attach(ctx, { readOnly: !mayWriteUart(ctx) }) : denied(ctx, b);
+    };
     const t = apps.commands;
     const named = (ctx: SessionContext, args: string[], cmd: string): UartBridge | SessionProgram => {
       if (args.length > 1) return fail(ctx, `usage: ${cmd} [UART]`, 2);
       if (args.length === 1 && !this.bridgeFor(args[0])) return fail(ctx, `${cmd}: no UART "${args[0]}" (have ${this.bridges.map((b) => b.name).join(", ")})`, 1);
-      return uartOf(ctx, args[0]);
+      const b = uartOf(ctx, args[0]);
+      return this.reaches(ctx, b) ? b : denied(ctx, b);
     };
     for (const [name, readOnly, summary] of [
       ["attach", false, "attach to a UART (the default for a login without a command)"],
@@ -52,7 +64,9 @@ export class SerialConsole {
         summary,
         run: (ctx, args) => {
           const b = named(ctx, args, name);
-          return b instanceof UartBridge ? b.attach(ctx, { readOnly }) : b;
+          if (!(b instanceof UartBridge)) return b;
+          if (!readOnly && !mayWriteUart(ctx)) return fail(ctx, `attach: this login may only observe (role ${roleOf(ctx)}); use observe`, 1);
+          return b.attach(ctx, { readOnly });
         },
       });
     }
@@ -62,7 +76,9 @@ export class SerialConsole {
       run: (ctx, args) => {
         let bridge = uartOf(ctx);
         if (args.length > 0 && this.bridgeFor(args[0]) && !/^\d/.test(args[0])) bridge = this.bridgeFor(args.shift()!)!;
+        if (!this.reaches(ctx, bridge)) return denied(ctx, bridge);
         if (args.length === 0) return printAndExit(ctx, bridge.describe().join("\n") + "\n");
+        if (!mayWriteUart(ctx)) return fail(ctx, `stty: this login may only observe (role ${roleOf(ctx)}); line settings unchanged`, 1);
         const error = bridge.applySettings(args);
         return error ? fail(ctx, `stty: ${error}`, 1) : printAndExit(ctx, bridge.describe()[0] + "\n");
       },

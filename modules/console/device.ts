@@ -6,6 +6,7 @@
 import type { CryptoProvider } from "../crypto/provider.js";
 import { installFiles } from "../files/commands.js";
 import { Files } from "../files/files.js";
+import { Ota, installOta, type OtaHost } from "../files/ota.js";
 import type { FlashStore } from "../files/store.js";
 import type { AllowedKey } from "../ssh/auth.js";
 import type { HostKeySet } from "../ssh/hostkeys.js";
@@ -13,7 +14,11 @@ import { SshServer, type ServerLimits } from "../ssh/server.js";
 import { DeviceApps } from "./apps.js";
 import { SerialConsole } from "./console.js";
 import { consoleAuthPolicy } from "./policy.js";
+import { installKeys, type RuntimeKeys } from "./keys.js";
 import type { UartPort } from "./uart.js";
+
+/** The commands installFiles adds (cat with a file name reads the store, so cat is among them). */
+export const FILE_COMMANDS: readonly string[] = Object.freeze(["scp", "ls", "df", "rm", "mv", "cat"]);
 
 export interface DeviceOptions {
   crypto: CryptoProvider;
@@ -23,6 +28,8 @@ export interface DeviceOptions {
   log(line: string): void;
   /** Milliseconds, for timeouts. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch, or null while the clock is not set (see wallClockFrom). */
+  wallClock?(): number | null;
   limits?: Partial<ServerLimits>;
   store: FlashStore;
   /** Largest piece of file per transfer request (Files' transferLength; boards: BOARD_TRANSFER_LENGTH). */
@@ -32,8 +39,14 @@ export interface DeviceOptions {
   scrollback?: number;
   /** The authorized keys, read when a login needs them. */
   keys: () => readonly AllowedKey[];
+  /** Keys managed at run time (the `keys` command, ssh-copy-id); `keys` should read from it. */
+  runtimeKeys?: RuntimeKeys;
   passwordHash: string | undefined;
   banner?: string;
+  /** Firmware updates over SSH (`/ota`, the `ota` command), on hosts with image slots. */
+  ota?: OtaHost;
+  /** How long a new image has to accept a login (default OTA_TRIAL_MS). */
+  otaTrialMs?: number;
 }
 
 export interface Device {
@@ -41,6 +54,7 @@ export interface Device {
   readonly apps: DeviceApps;
   readonly files: Files;
   readonly serial: SerialConsole | null;
+  readonly ota: Ota | null;
 }
 
 export function createDevice(o: DeviceOptions): Device {
@@ -53,6 +67,12 @@ export function createDevice(o: DeviceOptions): Device {
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
   installFiles(apps, files);
+  // File transfer and the flash store are the owner's (roles.ts).
+  apps.commands.requireRole(FILE_COMMANDS, "admin");
+  apps.subsystemRoles.set("sftp", "admin");
+  if (o.runtimeKeys) installKeys(apps.commands, o.runtimeKeys, o.log);
+  const ota = o.ota ? new Ota(o.ota, { log: o.log, now: o.now, trialMs: o.otaTrialMs }) : null;
+  if (ota) installOta(apps, files, ota);
   let serial: SerialConsole | null = null;
   if (o.uarts.length > 0) {
     serial = new SerialConsole([...o.uarts], o.scrollback);
@@ -64,9 +84,24 @@ export function createDevice(o: DeviceOptions): Device {
     hostName: o.hostName,
     log: o.log,
     now: o.now,
+    wallClock: o.wallClock,
     limits: o.limits,
     apps,
+    onLogin: ota ? () => ota.loggedIn() : undefined,
+    onTick: ota ? () => ota.tick() : undefined,
     auth: consoleAuthPolicy({ serial, keys: o.keys, passwordHash: o.passwordHash, crypto: o.crypto, banner: o.banner }),
   });
-  return { ssh, apps, files, serial };
+  return { ssh, apps, files, serial, ota };
+}
+
+/** The earliest wall-clock time a set clock can show (2024-01-01): a board's clock before SNTP
+ * starts near 1970 (or at its build date), which must not pass for the time. */
+export const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
+
+/** A wallClock for hosts whose Date may not be set yet: null until it shows a plausible time. */
+export function wallClockFrom(now: () => number): () => number | null {
+  return () => {
+    const t = now();
+    return t >= CLOCK_SET_AFTER_MS ? t : null;
+  };
 }

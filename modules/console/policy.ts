@@ -6,6 +6,7 @@ import type { CryptoProvider } from "../crypto/provider.js";
 import type { AllowedKey, AuthPolicy } from "../ssh/auth.js";
 import { verifyPassword } from "../ssh/password.js";
 import { DEFAULT_USER, type SerialConsole } from "./console.js";
+import { roleOfAccess } from "./roles.js";
 
 export interface ConsoleAuthOptions {
   serial: SerialConsole | null;
@@ -24,5 +25,10 @@ export function consoleAuthPolicy(o: ConsoleAuthOptions): AuthPolicy {
     passwordEnabled: o.passwordHash !== undefined,
     verifyPassword: (password, hash) => verifyPassword(password, hash, o.crypto),
     banner: o.banner,
+    describeAccess: (_user, access) => {
+      const role = roleOfAccess(access);
+      const uarts = access.principals === null || role === "admin" ? "every UART" : `UARTs ${access.principals.join(",").slice(0, 80)}`;
+      return `role ${role}, ${uarts}`;
+    },
   };
 }

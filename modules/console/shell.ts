@@ -24,6 +24,7 @@ export function builtinShell(ctx: SessionContext, table: CommandTable): SessionP
   const child: SessionContext = {
     user: ctx.user,
     remote: ctx.remote,
+    access: ctx.access,
     pty: ctx.pty,
     env: ctx.env,
     server: ctx.server,

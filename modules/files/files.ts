@@ -59,8 +59,32 @@ function utf8Length(s: string): number {
   return n;
 }
 
-/** An upload in progress: writes go to a temp file beside the target; commit() swaps it in. */
-export class Upload {
+/** An upload in progress, as SFTP and scp drive it. */
+export interface Upload {
+  /** The store path it replaces when committed. */
+  readonly target: string;
+  /** The handle SFTP reads back through (a file opened read-write) and syncs (fsync@openssh.com). */
+  readonly handle: FileHandle;
+  write(offset: number, data: Uint8Array): void;
+  size(): number;
+  truncate(size: number): void;
+  /** Makes the upload take effect; throws (the upload is then dropped) when it cannot. */
+  commit(times?: { atime: number; mtime: number }): void;
+  /** Drops the upload; what was there stays as it was. */
+  abort(): void;
+}
+
+/** A path that is not a file of the store but takes uploads itself (`/ota`: a firmware image goes
+ * to the passive OTA slot, modules/files/ota.ts). It shadows a store file of the same name. */
+export interface SpecialFile {
+  stat(): Stat;
+  beginUpload(): Upload;
+  /** Why it cannot be read (downloads, `cat`). */
+  readonly unreadable: string;
+}
+
+/** An upload to the store: writes go to a temp file beside the target; commit() swaps it in. */
+export class StoreUpload implements Upload {
   private closed = false;
   constructor(
     private readonly files: Files,
@@ -142,6 +166,8 @@ export class Files {
   private open = 0;
   private counter = 0;
   readonly transferLength: number;
+  /** Special paths (store paths as resolvePath gives them) that take uploads themselves. */
+  private readonly specials = new Map<string, SpecialFile>();
 
   constructor(readonly store: FlashStore, private readonly random: () => number, options: FilesOptions = {}) {
     const n = options.transferLength ?? DEFAULT_TRANSFER_LENGTH;
@@ -149,6 +175,16 @@ export class Files {
       throw new RangeError(`transferLength ${n}: between ${MIN_TRANSFER_LENGTH} and ${DEFAULT_TRANSFER_LENGTH}`);
     }
     this.transferLength = n;
+  }
+
+  /** Makes `path` (a store path: "ota" for "/ota") a special file. */
+  addSpecial(path: string, file: SpecialFile): void {
+    this.specials.set(path, file);
+  }
+
+  /** The special file at `path`, if any. */
+  special(path: string): SpecialFile | undefined {
+    return this.specials.size === 0 ? undefined : this.specials.get(path);
   }
 
   /** Removes temp files left by uploads that never completed (call at start). Returns their count. */
@@ -174,7 +210,8 @@ export class Files {
 
   stat(path: string): Stat | null {
     if (path === "") return { name: "/", size: 0, mtime: 0, atime: 0, isDirectory: true, mode: 0o755 };
-    return this.store.stat(path);
+    const special = this.special(path);
+    return special ? special.stat() : this.store.stat(path);
   }
 
   private take(): void {
@@ -190,6 +227,8 @@ export class Files {
 
   /** Opens an existing file for reading; close it with closeRead(). */
   openRead(path: string): FileHandle {
+    const special = this.special(path);
+    if (special) throw new StoreError("EINVAL", `"/${path}": ${special.unreadable}`);
     const s = this.store.stat(path);
     if (!s) throw new StoreError("ENOENT", `"${path}": no such file`);
     if (s.isDirectory) throw new StoreError("EISDIR", `"${path}" is a directory`);
@@ -213,6 +252,8 @@ export class Files {
    */
   beginUpload(path: string, keep: boolean): Upload {
     if (path === "") throw new StoreError("EISDIR", "the root is a directory");
+    const special = this.special(path);
+    if (special) return special.beginUpload();
     const existing = this.store.stat(path);
     if (existing?.isDirectory) throw new StoreError("EISDIR", `"${path}" is a directory`);
     const dir = parentOf(path);
@@ -230,7 +271,7 @@ export class Files {
       this.release();
       throw e;
     }
-    const upload = new Upload(this, path, temp, handle);
+    const upload = new StoreUpload(this, path, temp, handle);
     if (keep && existing) {
       try {
         const from = this.store.open(path, "read");

@@ -324,7 +324,7 @@ function scpSink(ctx: SessionContext, files: Files, opts: ScpOptions): SessionPr
     }
     // The upload is written beside the old file, so the whole new size must fit next to it.
     const u = files.usage();
-    if (size > u.free) {
+    if (size > u.free && !files.special(path)) {
       return warn(name, `no space left on the flash (${size} bytes to write, ${u.free} of ${u.capacity} bytes free)`);
     }
     try {

@@ -6,8 +6,10 @@ import type { CryptoProvider } from "../crypto/provider.js";
 import { DISCONNECT, MSG, SshError } from "./messages.js";
 import { fingerprintSha256 } from "./keys.js";
 import type { Transport } from "./transport.js";
+import { authoriseKeyOptions, parseKeyOptions, passwordAccess, type Access, type KeyOptions } from "./access.js";
 import { SK_USER_PRESENT, SK_USER_VERIFIED, checkKeyAlgorithm, verifySignature } from "./signature.js";
 import { SshReader, SshWriter, bytesEqual, utf8Decode } from "./wire.js";
+import { certAlgorithm, checkCertificate, parseCertificate, type CertAlgorithm } from "./cert.js";
 
 /** Failed attempts (publickey or password; "none" does not count) before we disconnect, as
  * OpenSSH's MaxAuthTries. A client offering many keys from an agent meets the same limit there. */
@@ -37,12 +39,24 @@ export interface AuthPolicy {
   passwordEnabled: boolean;
   /** Text shown before login (USERAUTH_BANNER), if any. */
   banner?: string;
+  /** What a login was allowed, in words, for its audit line (the console's role and UARTs). */
+  describeAccess?(user: string, access: Access): string;
 }
 
-export type AuthOutcome = { kind: "pending" } | { kind: "success"; user: string; method: string };
+export type AuthOutcome = { kind: "pending" } | { kind: "success"; user: string; method: string; access: Access };
+
+/** Where a connection comes from and what time it is, for key options and certificates. */
+export interface AuthContext {
+  /** The source address (access.ts sourceAddress). */
+  readonly source: string;
+  /** Wall-clock milliseconds since the epoch, or null when the host's clock is not set (a board
+   * before SNTP): then expiry-time= keys and certificates are refused. */
+  wallClock(): number | null;
+}
 
 export class UserAuth {
-  private failures = 0;
+  /** Attempts that failed so far. */
+  failures = 0;
   private bannerSent = false;
   constructor(
     private readonly crypto: CryptoProvider,
@@ -50,6 +64,7 @@ export class UserAuth {
     private readonly transport: Transport,
     private readonly sessionId: Uint8Array,
     private readonly log: (line: string) => void,
+    private readonly where: AuthContext = { source: "", wallClock: () => null },
   ) {}
 
   /** Handles one SSH_MSG_USERAUTH_REQUEST (payload with message number). */
@@ -73,7 +88,7 @@ export class UserAuth {
         const change = r.boolean();
         const password = r.text();
         const hash = known ? this.policy.passwordHash(user) : undefined;
-        if (!change && hash !== undefined && this.policy.verifyPassword(password, hash)) return this.succeed(user, "password");
+        if (!change && hash !== undefined && this.policy.verifyPassword(password, hash)) return this.succeed(user, "password", passwordAccess(this.where.source));
         this.log(`password refused for user "${user.slice(0, MAX_USER_NAME)}"`);
         return this.fail(true);
       }
@@ -87,6 +102,8 @@ export class UserAuth {
     const algorithm = r.text();
     const blob = r.string();
     const who = `user "${user.slice(0, MAX_USER_NAME)}"`;
+    const certAlg = certAlgorithm(algorithm);
+    if (certAlg) return this.certificate(r, user, known, payload, hasSignature, algorithm, blob, certAlg, who);
     // The algorithm and key first: a key blob of a known type that is not a valid key (a point off
     // its curve, an RSA modulus beyond the maximum) ends the connection; one we only refuse (an
     // algorithm we do not take, a short RSA key, SHA-1) is a failed attempt with a log line.
@@ -96,7 +113,8 @@ export class UserAuth {
       this.log(`public key refused for ${who}: ${usable.reason}`);
       return this.fail(true);
     }
-    const key = known ? this.findKey(user, blob) : undefined;
+    const found = known ? this.findKey(user, blob, who) : undefined;
+    const key = found?.key;
     if (!hasSignature) {
       if (!key) return this.fail(true);
       // RFC 4252 7: the key would be acceptable; the client then signs.
@@ -116,25 +134,128 @@ export class UserAuth {
       this.log(`public key refused for ${who}: ${v.reason}`);
       return this.fail(true);
     }
+    const options = found!.options;
     if (v.sk) {
       // PROTOCOL.u2f: user presence is required unless the key says no-touch-required; user
       // verification (PIN, biometrics) only when it says verify-required, as sshd does.
-      const options = key.options ?? [];
-      if ((v.sk.flags & SK_USER_PRESENT) === 0 && !hasOption(options, "no-touch-required")) {
+      if ((v.sk.flags & SK_USER_PRESENT) === 0 && !options.noTouchRequired) {
         this.log(`public key refused for ${who}: security key signature without user presence (touch); the key's options do not say no-touch-required`);
         return this.fail(true);
       }
-      if ((v.sk.flags & SK_USER_VERIFIED) === 0 && hasOption(options, "verify-required")) {
+      if ((v.sk.flags & SK_USER_VERIFIED) === 0 && options.verifyRequired) {
         this.log(`public key refused for ${who}: security key signature without user verification, which the key's options require (verify-required)`);
         return this.fail(true);
       }
+    } else if (options.verifyRequired) {
+      this.log(`public key refused for ${who}: the key's options say verify-required, which only a security key can meet`);
+      return this.fail(true);
     }
-    return this.succeed(user, `publickey (${v.algorithm} ${fingerprintSha256(blob, this.crypto)})`);
+    const fingerprint = fingerprintSha256(blob, this.crypto);
+    return this.succeed(user, `publickey (${v.algorithm} ${fingerprint})`, {
+      method: "publickey",
+      keyType: v.algorithm,
+      fingerprint,
+      certificate: null,
+      source: this.where.source,
+      forcedCommand: options.command,
+      pty: options.pty,
+      environment: options.environment,
+      principals: null,
+    });
   }
 
-  /** The authorized key with exactly this blob, of any type. */
-  private findKey(user: string, blob: Uint8Array): AllowedKey | undefined {
-    for (const k of this.policy.authorizedKeys(user)) if (bytesEqual(k.blob, blob)) return k;
+  /**
+   * A certificate (PROTOCOL.certkeys) signed by the key of a cert-authority line: the line's options
+   * (from=, expiry-time=, principals=), the CA's signature, the certificate's checks (cert.ts), then
+   * the holder's signature with the key inside the certificate.
+   */
+  private certificate(r: SshReader, user: string, known: boolean, payload: Uint8Array, hasSignature: boolean, algorithm: string, blob: Uint8Array, alg: CertAlgorithm, who: string): AuthOutcome {
+    const refuse = (why: string) => {
+      this.log(`certificate refused for ${who}: ${why}`);
+      return this.fail(true);
+    };
+    const cert = parseCertificate(blob, alg);
+    if (typeof cert === "string") return refuse(cert);
+    const usable = checkKeyAlgorithm(this.crypto, alg.signature, cert.keyBlob);
+    if (!usable.ok) return refuse(usable.reason);
+    if (!known) return this.fail(true);
+    // The CA line: a cert-authority line with the signing key whose options allow this login.
+    const wall = this.where.wallClock();
+    const wallSeconds = wall === null ? null : Math.floor(wall / 1000);
+    let line: KeyOptions | null = null;
+    let why = `the certificate's CA (${fingerprintSha256(cert.signatureKey, this.crypto)}) is not a cert-authority of this device`;
+    for (const k of this.policy.authorizedKeys(user)) {
+      if (!bytesEqual(k.blob, cert.signatureKey)) continue;
+      const options = parseKeyOptions(k.options ?? []);
+      if ("error" in options) {
+        why = `the cert-authority line is unusable: ${options.error}`;
+        continue;
+      }
+      if (!options.certAuthority) continue;
+      const refused = authoriseKeyOptions(options, this.where.source, wallSeconds);
+      if (refused !== null) {
+        why = refused;
+        continue;
+      }
+      line = options;
+      break;
+    }
+    if (!line) return refuse(why);
+    const ca = verifySignature(this.crypto, cert.signatureKey, cert.signed, cert.signature);
+    if (!ca.ok) return refuse(`the CA's signature on certificate "${cert.keyId}" does not verify: ${ca.reason}`);
+    const grant = checkCertificate(cert, { user, linePrincipals: line.principals, source: this.where.source, wallSeconds });
+    if (typeof grant === "string") return refuse(grant);
+    if (line.command !== null && grant.forceCommand !== null && line.command !== grant.forceCommand) {
+      return refuse(`the certificate's force-command and the cert-authority line's command= differ`);
+    }
+    if (!hasSignature) {
+      this.transport.begin(MSG.USERAUTH_PK_OK).text(algorithm).string(blob);
+      this.transport.send();
+      return { kind: "pending" };
+    }
+    const signatureBlob = r.string();
+    const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
+    const v = verifySignature(this.crypto, cert.keyBlob, signed.view(), signatureBlob, alg.signature);
+    if (!v.ok) return refuse(v.reason);
+    if (grant.verifyRequired || line.verifyRequired) return refuse("verify-required needs a security key, and certificates of security keys are not taken here");
+    const fingerprint = fingerprintSha256(cert.keyBlob, this.crypto);
+    const caFingerprint = fingerprintSha256(cert.signatureKey, this.crypto);
+    return this.succeed(user, `publickey (${algorithm} ${fingerprint}, certificate "${cert.keyId}" serial ${cert.serial} from CA ${caFingerprint})`, {
+      method: "publickey",
+      keyType: algorithm,
+      fingerprint,
+      certificate: { id: cert.keyId, serial: cert.serial, ca: caFingerprint, principals: cert.principals },
+      source: this.where.source,
+      forcedCommand: line.command ?? grant.forceCommand,
+      pty: line.pty && grant.pty,
+      environment: line.environment,
+      principals: line.principals !== null ? null : cert.principals,
+    });
+  }
+
+  /**
+   * The first authorized_keys line with exactly this key whose options allow this login (as sshd,
+   * a key may be listed on several lines with different options). Lines whose options refuse it are
+   * logged, one line each, with the reason (an unknown option, from=, expiry-time=).
+   * cert-authority lines are not user keys.
+   */
+  private findKey(user: string, blob: Uint8Array, who: string): { key: AllowedKey; options: KeyOptions } | undefined {
+    const wall = this.where.wallClock();
+    for (const k of this.policy.authorizedKeys(user)) {
+      if (!bytesEqual(k.blob, blob)) continue;
+      const options = parseKeyOptions(k.options ?? []);
+      if ("error" in options) {
+        this.log(`public key refused for ${who}: authorized_keys line for this ${k.type} key is unusable: ${options.error}`);
+        continue;
+      }
+      if (options.certAuthority) continue;
+      const refused = authoriseKeyOptions(options, this.where.source, wall === null ? null : Math.floor(wall / 1000));
+      if (refused !== null) {
+        this.log(`public key refused for ${who}: ${refused}`);
+        continue;
+      }
+      return { key: k, options };
+    }
     return undefined;
   }
 
@@ -153,10 +274,10 @@ export class UserAuth {
     return { kind: "pending" };
   }
 
-  private succeed(user: string, method: string): AuthOutcome {
+  private succeed(user: string, method: string, access: Access): AuthOutcome {
     this.transport.begin(MSG.USERAUTH_SUCCESS);
     this.transport.send();
-    return { kind: "success", user, method };
+    return { kind: "success", user, method, access };
   }
 
   private sendBanner(): void {
@@ -165,11 +286,4 @@ export class UserAuth {
     this.transport.begin(MSG.USERAUTH_BANNER).text(this.policy.banner).text("");
     this.transport.send();
   }
-}
-
-/** True when an authorized_keys option (as written, e.g. "no-touch-required") is present. Option
- * names are case-insensitive (sshd auth_options.c). */
-function hasOption(options: readonly string[], name: string): boolean {
-  for (const o of options) if (o.toLowerCase() === name) return true;
-  return false;
 }

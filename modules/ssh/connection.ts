@@ -7,6 +7,7 @@ import { hostKeysFor, type AlgorithmOffer } from "./algorithms.js";
 import { CIPHERS, type PacketCipher } from "./cipher.js";
 import { Channel, type ChannelSender } from "./channel.js";
 import { UserAuth } from "./auth.js";
+import { sourceAddress, type Access } from "./access.js";
 import { deriveKey, exchangeHash, negotiate, parseKexInit, writeServerKexInit, type Negotiated } from "./kex.js";
 import { KEX_METHODS, type KexHash } from "./kex/index.js";
 import { MACS } from "./mac.js";
@@ -59,6 +60,12 @@ export class ServerConnection implements ChannelSender, SessionOwner {
   phase: Phase = "handshake";
   readonly startedAt: number;
   user = "";
+  /** What this login may do (set at USERAUTH_SUCCESS). */
+  access: Access | null = null;
+  /** The address part of `remote`. */
+  readonly source: string;
+  /** Publickey or password attempts that failed (for per-source penalties). */
+  authFailures = 0;
   private clientVersion: Uint8Array | null = null;
   private serverKexInit: Uint8Array | null = null;
   private clientKexInit: Uint8Array | null = null;
@@ -91,6 +98,7 @@ export class ServerConnection implements ChannelSender, SessionOwner {
     readonly remote: string,
   ) {
     this.startedAt = ctx.now();
+    this.source = sourceAddress(remote);
     this.lastKexAt = this.startedAt;
     this.transport = new Transport(
       {
@@ -404,10 +412,15 @@ export class ServerConnection implements ChannelSender, SessionOwner {
   private onUserauth(payload: Uint8Array): void {
     if (!this.userauthAccepted || !this.sessionId) throw new SshError(DISCONNECT.PROTOCOL_ERROR, "USERAUTH_REQUEST before ssh-userauth was accepted");
     if (this.phase === "open") return; // RFC 4252 5.1: later requests are ignored
-    this.auth ??= new UserAuth(this.ctx.crypto, this.ctx.auth, this.transport, this.sessionId, (l) => this.log(l));
+    this.auth ??= new UserAuth(this.ctx.crypto, this.ctx.auth, this.transport, this.sessionId, (l) => this.log(l), {
+      source: this.source,
+      wallClock: () => this.ctx.wallClock(),
+    });
     const outcome = this.auth.request(payload);
+    this.authFailures = this.auth.failures;
     if (outcome.kind === "success") {
       this.user = outcome.user;
+      this.access = outcome.access;
       this.phase = "open";
       this.auth = null;
       this.log(`user "${outcome.user}" logged in with ${outcome.method}`);

@@ -10,6 +10,11 @@ import type { HostKeySet } from "./hostkeys.js";
 import { DISCONNECT } from "./messages.js";
 import type { ServerInfo, SessionApps } from "./session.js";
 import { asciiEncode } from "./wire.js";
+import { MAX_PENALTY_SOURCES, PENALTY_AUTHFAIL_S, PENALTY_NOAUTH_S, SourcePenalties } from "./penalty.js";
+import { sourceAddress } from "./access.js";
+
+/** Logins `info` shows (the audit lines of the most recent ones). */
+export const MAX_LAST_LOGINS = 8;
 
 export const SOFTWARE_VERSION = "0.1.0";
 
@@ -40,6 +45,8 @@ export interface ServerLimits {
   /** Connections not yet logged in. When full, the oldest of them is dropped for a new one, so idle
    * half-open connections cannot keep a real client out. */
   maxUnauthenticated: number;
+  /** Sources tracked for per-source penalties (penalty.ts); 0 turns penalties off. */
+  penaltySources: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -54,6 +61,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxChannels: 8,
   maxConnections: 16,
   maxUnauthenticated: 8,
+  penaltySources: MAX_PENALTY_SOURCES,
 };
 
 /** Limits for a microcontroller with ~300 KB of RAM, shared by both firmware hosts (hosts/esp32 and
@@ -71,6 +79,8 @@ export const BOARD_LIMITS: Partial<ServerLimits> = Object.freeze({
   /** lwIP's active TCP connections are few (8 in the ESP32 SDK's sdkconfig, 4 in the QEMU image). */
   maxConnections: 4,
   maxUnauthenticated: 2,
+  /** 64 sources: ~3 KB of table. */
+  penaltySources: 64,
 });
 
 export interface ServerConfig {
@@ -84,9 +94,16 @@ export interface ServerConfig {
   log(line: string): void;
   /** Milliseconds, monotonic enough for timeouts. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch, or null while the host's clock is not set (a board
+   * before SNTP); certificates and expiry-time= keys need it. Default: not set. */
+  wallClock?(): number | null;
   /** Shown by `info`: the host kind ("node", "qemu", "esp32") and its name. */
   hostName: string;
   limits?: Partial<ServerLimits>;
+  /** A user logged in (an image on OTA trial is kept then). */
+  onLogin?(user: string): void;
+  /** Called from tick(), about once a second. */
+  onTick?(): void;
 }
 
 /** What connections need from the server. */
@@ -103,6 +120,7 @@ export interface ServerContext {
   readonly info: ServerInfo;
   log(line: string): void;
   now(): number;
+  wallClock(): number | null;
   authenticated(conn: ServerConnection): void;
   forget(conn: ServerConnection): void;
 }
@@ -120,6 +138,9 @@ export class SshServer implements ServerContext {
   readonly info: ServerInfo;
   readonly connections = new Set<ServerConnection>();
   private readonly config: ServerConfig;
+  readonly penalties: SourcePenalties;
+  /** Audit lines of the last logins, oldest first. */
+  readonly lastLogins: string[] = [];
 
   constructor(config: ServerConfig) {
     this.config = config;
@@ -130,6 +151,7 @@ export class SshServer implements ServerContext {
     this.limits.maxChannelPacket = Math.max(1024, Math.min(this.limits.maxChannelPacket, MAX_CHANNEL_PACKET));
     this.auth = config.auth;
     this.apps = config.apps;
+    this.penalties = new SourcePenalties(this.limits.penaltySources);
     const startedAt = config.now();
     this.info = {
       version: SOFTWARE_VERSION,
@@ -139,6 +161,7 @@ export class SshServer implements ServerContext {
       hostKeys: () => this.hostKeyLines(),
       cryptoName: config.crypto.name,
       sessions: () => this.sessionLines(),
+      lastLogins: () => this.lastLogins.slice(),
     };
   }
 
@@ -166,10 +189,21 @@ export class SshServer implements ServerContext {
   now(): number {
     return this.config.now();
   }
+  wallClock(): number | null {
+    return this.config.wallClock ? this.config.wallClock() : null;
+  }
 
   /** A new socket: returns its connection (the host feeds it with receive()), or null when the
    * server is full (the host closes the socket; we already wrote a reason to it). */
   accept(host: ConnectionHost, remote: string): ServerConnection | null {
+    const source = sourceAddress(remote);
+    const now = this.now();
+    if (this.penalties.refused(source, now)) {
+      // OpenSSH 9.8 PerSourcePenalties: refused before any work is done for it.
+      this.log(`${remote}: refused: source ${source} is penalized for failed logins (${Math.ceil(this.penalties.pending(source, now))} s left)`);
+      host.close();
+      return null;
+    }
     const pending = [...this.connections].filter((c) => c.phase !== "open");
     if (pending.length >= this.limits.maxUnauthenticated) {
       pending.sort((a, b) => a.startedAt - b.startedAt);
@@ -190,6 +224,7 @@ export class SshServer implements ServerContext {
   tick(): void {
     const now = this.now();
     for (const c of [...this.connections]) c.tick(now);
+    this.config.onTick?.();
   }
 
   /** Disconnects everyone (shutdown). */
@@ -197,10 +232,24 @@ export class SshServer implements ServerContext {
     for (const c of [...this.connections]) c.disconnect(DISCONNECT.BY_APPLICATION, message);
   }
 
-  authenticated(_conn: ServerConnection): void {}
+  authenticated(conn: ServerConnection): void {
+    const a = conn.access!;
+    const wall = this.wallClock();
+    const when = wall !== null ? new Date(wall).toISOString() : `uptime ${Math.round((this.now() - this.info.startedAt) / 1000)} s`;
+    const key = a.method === "password" ? "password" : `key ${a.keyType} ${a.fingerprint}`;
+    const cert = a.certificate ? `, certificate "${a.certificate.id}" serial ${a.certificate.serial} CA ${a.certificate.ca}` : "";
+    const allowed = this.auth.describeAccess ? this.auth.describeAccess(conn.user, a) : "";
+    const line = `login: user "${conn.user}" ${key}${cert} from ${a.source}; allowed: ${allowed}${a.forcedCommand !== null ? `${allowed ? ", " : ""}forced command "${a.forcedCommand.slice(0, 60)}"` : ""}${a.pty ? "" : ", no pty"}`;
+    this.log(`${conn.remote}: ${line}`);
+    this.lastLogins.push(`${when} ${line}`);
+    if (this.lastLogins.length > MAX_LAST_LOGINS) this.lastLogins.shift();
+    this.config.onLogin?.(conn.user);
+  }
 
   forget(conn: ServerConnection): void {
-    this.connections.delete(conn);
+    if (!this.connections.delete(conn)) return;
+    // A connection that never logged in earns its source a penalty (more if it failed to).
+    if (conn.access === null) this.penalties.add(conn.source, conn.authFailures > 0 ? PENALTY_AUTHFAIL_S : PENALTY_NOAUTH_S, this.now());
   }
 
   private sessionLines(): string[] {

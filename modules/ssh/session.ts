@@ -3,6 +3,7 @@
 
 import type { Channel, ChannelHandler } from "./channel.js";
 import { SshReader, utf8Encode } from "./wire.js";
+import { passwordAccess, type Access } from "./access.js";
 
 /** Environment variables a session may set (RFC 4254 6.4); more are refused. */
 export const MAX_ENV_VARS = 32;
@@ -51,11 +52,15 @@ export interface ServerInfo {
   readonly cryptoName: string;
   /** One line per open session on the whole server. */
   sessions(): string[];
+  /** The audit lines of the last logins, oldest first. */
+  lastLogins(): string[];
 }
 
 export interface SessionContext {
   readonly user: string;
   readonly remote: string;
+  /** What this login may do (its key's options, its certificate). */
+  readonly access: Access;
   readonly pty: PtyRequest | null;
   readonly env: ReadonlyMap<string, string>;
   readonly server: ServerInfo;
@@ -88,6 +93,7 @@ export interface SessionApps {
 export interface SessionOwner {
   readonly user: string;
   readonly remote: string;
+  readonly access: Access | null;
   readonly server: ServerInfo;
   readonly apps: SessionApps;
   log(line: string): void;
@@ -101,7 +107,13 @@ export class Session implements ChannelHandler, SessionContext {
   /** "shell", "exec: <cmd>" or "subsystem: <name>", for `info`. */
   kind = "";
 
-  constructor(readonly channel: Channel, private readonly owner: SessionOwner) {}
+  readonly access: Access;
+
+  constructor(readonly channel: Channel, private readonly owner: SessionOwner) {
+    // Sessions open only after authentication; a missing record would be a bug, and grants nothing.
+    this.access = owner.access ?? { ...passwordAccess(owner.remote), forcedCommand: "exit 1", pty: false };
+    for (const [name, value] of this.access.environment) this.env.set(name, value);
+  }
 
   get user(): string {
     return this.owner.user;
@@ -152,6 +164,10 @@ export class Session implements ChannelHandler, SessionContext {
     switch (type) {
       case "pty-req": {
         if (this.program) return reply(false);
+        if (!this.access.pty) {
+          this.owner.log("pty refused: the key's options say no-pty or restrict (or the certificate lacks permit-pty)");
+          return reply(false);
+        }
         const term = r.text();
         const cols = r.uint32(), rows = r.uint32(), widthPx = r.uint32(), heightPx = r.uint32();
         this.pty = { term, cols, rows, widthPx, heightPx, modes: parseTerminalModes(r.string()) };
@@ -161,19 +177,24 @@ export class Session implements ChannelHandler, SessionContext {
         const name = r.text();
         const value = r.text();
         const size = name.length + value.length;
+        // What the key's environment= sets, the client cannot change; the role cap is never the client's.
+        if (name === "SERIAL_ROLE" || this.access.environment.some((e) => e[0] === name)) return reply(false);
         if (this.env.size >= MAX_ENV_VARS || this.envBytes + size > MAX_ENV_BYTES * 4 || size > MAX_ENV_BYTES) return reply(false);
         this.env.set(name, value);
         this.envBytes += size;
         return reply(true);
       }
       case "shell":
+        if (this.forced("shell")) return this.startForced(reply);
         return this.start(reply, "shell", () => this.owner.apps.shell(this));
       case "exec": {
         const command = r.text();
+        if (this.forced(`exec "${command.slice(0, 120)}"`)) return this.startForced(reply);
         return this.start(reply, `exec: ${command.slice(0, 60)}`, () => this.owner.apps.exec(this, command));
       }
       case "subsystem": {
         const name = r.text();
+        if (this.forced(`subsystem "${name.slice(0, 40)}"`)) return this.startForced(reply);
         return this.start(reply, `subsystem: ${name.slice(0, 40)}`, () => this.owner.apps.subsystem(this, name));
       }
       case "window-change": {
@@ -199,6 +220,20 @@ export class Session implements ChannelHandler, SessionContext {
         // never a disconnect (RFC 4254 5.4).
         return reply(false);
     }
+  }
+
+  /** True when this login has a forced command (command=, force-command): what the client asked
+   * for is ignored and logged, as sshd does with SSH_ORIGINAL_COMMAND. */
+  private forced(asked: string): boolean {
+    const forced = this.access.forcedCommand;
+    if (forced === null || this.program) return false;
+    this.owner.log(`forced command "${forced.slice(0, 120)}" runs; the client asked for ${asked}`);
+    return true;
+  }
+
+  private startForced(reply: (ok: boolean) => void): void {
+    const forced = this.access.forcedCommand!;
+    this.start(reply, `forced: ${forced.slice(0, 60)}`, () => this.owner.apps.exec(this, forced));
   }
 
   private start(reply: (ok: boolean) => void, kind: string, make: () => SessionProgram | null): void {

@@ -8,6 +8,7 @@ import { randomFillSync } from "node:crypto";
 import sodium from "libsodium-wrappers-sumo";
 import { arg, exact, integer, out } from "./native-args.js";
 import { loadPsaNatives, psaFunctions } from "./natives-psa.js";
+import { otaFunctions } from "./ota.js";
 
 type HostFunction = (...args: unknown[]) => unknown;
 
@@ -89,7 +90,7 @@ export async function loadNatives(): Promise<void> {
 
 /** The global native(): the host function of that name; a build would fail to link an unknown one. */
 export function native(name: string): HostFunction {
-  const f = functions[String(name)] ?? psaFunctions[String(name)];
+  const f = functions[String(name)] ?? psaFunctions[String(name)] ?? otaFunctions[String(name)];
   if (!f) throw new Error(`native: no host function "${name}" in this image`);
   return f;
 }

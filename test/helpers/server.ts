@@ -43,6 +43,8 @@ export async function startTestServer(options: Partial<NodeServerOptions> & { pa
     log: (l) => logs.push(l),
     announce: (l) => announced.push(l),
     ...options,
+    // Tests make many failing logins from 127.0.0.1: per-source penalties only where a test asks.
+    limits: { penaltySources: 0, ...(options.limits ?? {}) },
   });
   const port = server.port;
   const sshArgs = ["-p", String(port), ...opensshOptions(clientKey)];

@@ -35,6 +35,16 @@
 #define BOARD_CREATION_ADDR  0x80311000u
 #define BOARD_CREATION_MAGIC "XSMEMFX1"
 
+/* Firmware update slots on the flash bank (pflash.h; offsets in the bank, 256 KiB erase blocks),
+ * after the flash store's first 2 MiB; boot_select.c picks one at boot and copies its program to
+ * BOARD_OTA_RUN_ADDR, where it runs in place, as an ESP32's flash MMU maps the chosen app partition.
+ * The layout and formats are mirrored in hosts/qemu/ota.ts. */
+#define BOARD_OTA_DATA_OFFSET 0x00200000u /* one block of 32-byte boot records, appended */
+#define BOARD_OTA_SLOT0_OFFSET 0x00400000u
+#define BOARD_OTA_SLOT1_OFFSET 0x00600000u
+#define BOARD_OTA_SLOT_SIZE   0x00100000u /* 1 MiB each */
+#define BOARD_OTA_RUN_ADDR    0x80400000u /* guest RAM outside the image and its heap */
+
 #define MTIME_PER_MS (BOARD_MTIME_HZ / 1000u)
 
 /* Exit codes the firmware reports through the test device (QEMU exits with them). */
@@ -45,6 +55,7 @@ enum {
 	EXIT_TRAP = 3,            /* CPU exception: illegal instruction, bad access */
 	EXIT_NO_ENTROPY = 4,      /* randomness asked for without a seed */
 	EXIT_BOOT = 5,            /* machine creation or image problem */
+	EXIT_REBOOT = 6,          /* a reboot asked for (ota commit --reboot, a rollback): run.ts boots again */
 };
 
 void board_init(void);

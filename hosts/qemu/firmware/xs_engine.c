@@ -10,6 +10,8 @@ void platform_free(void* p)
 {
 	if ((char*)p >= __flash_start && (char*)p < __flash_end)
 		return; /* in the image: archived bytecode, see load_bytecode */
+	if ((uintptr_t)p >= BOARD_OTA_RUN_ADDR && (uintptr_t)p < BOARD_OTA_RUN_ADDR + BOARD_OTA_SLOT_SIZE)
+		return; /* an update slot's bytecode, run in place (boot_select.c) */
 	free(p);
 }
 
@@ -83,6 +85,21 @@ static long stack_peak(xsMachine* the)
 	return (long)(the->stackTop - slot);
 }
 
+/* The peaks of the intervals before the last engine_mark_peaks (XS keeps one peak each). */
+static long chunks_peak_before, slots_peak_before, chunks_at_mark, slots_at_mark;
+
+void engine_mark_peaks(xsMachine* the)
+{
+	if (chunks_peak_before < (long)the->peakChunksSize)
+		chunks_peak_before = (long)the->peakChunksSize;
+	if (slots_peak_before < (long)the->peakHeapCount)
+		slots_peak_before = (long)the->peakHeapCount;
+	the->peakChunksSize = the->currentChunksSize;
+	the->peakHeapCount = the->currentHeapCount;
+	chunks_at_mark = (long)the->currentChunksSize;
+	slots_at_mark = (long)the->currentHeapCount;
+}
+
 void engine_memory(xsMachine* the, EngineMemory* m)
 {
 	m->stack = (long)(the->stackTop - the->stackBottom);
@@ -91,9 +108,13 @@ void engine_memory(xsMachine* the, EngineMemory* m)
 	m->keys = the->keyIndex;
 	m->keys_capacity = the->keyCount;
 	m->chunks = the->currentChunksSize;
-	m->chunks_peak = the->peakChunksSize;
+	m->chunks_peak_mark = (long)the->peakChunksSize;
+	m->chunks_peak = m->chunks_peak_mark > chunks_peak_before ? m->chunks_peak_mark : chunks_peak_before;
 	m->slots = the->currentHeapCount;
-	m->slots_peak = the->peakHeapCount;
+	m->slots_peak_mark = (long)the->peakHeapCount;
+	m->slots_peak = m->slots_peak_mark > slots_peak_before ? m->slots_peak_mark : slots_peak_before;
+	m->chunks_mark = chunks_at_mark;
+	m->slots_mark = slots_at_mark;
 	m->slot_size = sizeof(txSlot);
 }
 

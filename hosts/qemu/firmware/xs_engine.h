@@ -15,10 +15,16 @@ typedef struct {
 	long stack, stack_peak;   /* XS stack: slots it has, most ever used (painted, see below) */
 	long stack_now;           /* slots in use at the call */
 	long keys, keys_capacity; /* property names and symbols the machine made, room for them */
+	long chunks_mark, slots_mark; /* at the last engine_mark_peaks (0: never marked) */
+	long chunks_peak_mark, slots_peak_mark; /* the peaks since then (since boot: never marked) */
 } EngineMemory;
 
 const char* engine_version(void); /* "13.3.0" */
 void engine_memory(xsMachine* the, EngineMemory* m);
+/* Starts a new peak interval: chunks_peak and slots_peak stay the peaks since boot, chunks_peak_mark
+ * and slots_peak_mark become the peaks from now on (what one step, a key exchange, allocates; with
+ * garbage not yet collected, since XS counts what is allocated until a collection frees it). */
+void engine_mark_peaks(xsMachine* the);
 /* Fills the XS stack's unused slots with a pattern, so engine_memory can tell its deepest use. */
 void engine_paint_stack(xsMachine* the);
 /* Runs a program (sloppy script) in the machine's global scope: JS source, parsed on the device, or

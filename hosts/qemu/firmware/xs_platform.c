@@ -21,8 +21,9 @@ extern xsIntegerValue _xsmcGetBuffer(xsMachine* the, xsSlot* slot, void** data, 
 
 /* ------------------------------------------------------------------------------------------- */
 /* Machine creation: sizes in bytes (chunks) and slots (16 B each on rv32). Everything is malloc'd
- * from the linker's 320 KiB heap and may grow by the incremental sizes until that heap is full.
- * The SSH image needs ~7,300 slots and ~40 KiB of chunks once started, and connections more: the
+ * from the linker's heap (320 KiB; the SSH image's is 488 KiB, SSH_HEAP_BYTES in build.ts) and may
+ * grow by the incremental sizes until that heap is full.
+ * The SSH image needs ~10,200 slots and ~60 KiB of chunks once started, and connections more: the
  * initial sizes take most of that in two blocks, because blocks added one by one later interleave
  * in malloc and fragment the heap (XS never gives a block back). */
 
@@ -361,6 +362,14 @@ static void fixed_creation(xsCreation* creation)
 	printf("creation: fixed, chunks %u B, slots %u, stack %u\n", (unsigned)v[0], (unsigned)v[1], (unsigned)creation->stackCount);
 }
 
+/* The program to run: the one linked into the image; the SSH image's boot selector (boot_select.c)
+ * may pick an update slot's instead. Called before the XS machine exists. */
+__attribute__((weak)) const char* platform_program(size_t* size)
+{
+	*size = (size_t)(firmware_bundle_end - firmware_bundle);
+	return firmware_bundle;
+}
+
 int main(void)
 {
 	board_init();
@@ -370,6 +379,8 @@ int main(void)
 	       (unsigned)(__stack - __stack_limit));
 	random_init();
 	report_time("at main");
+	size_t program_size;
+	const char* program = platform_program(&program_size);
 
 	xsCreation creation = {
 		XS_INITIAL_CHUNK_SIZE, XS_INCREMENTAL_CHUNK_SIZE, XS_INITIAL_HEAP_SLOTS, XS_INCREMENTAL_HEAP_SLOTS,
@@ -390,7 +401,7 @@ int main(void)
 		xsVars(2); /* scratch for install_globals and fire_timer */
 		xsTry {
 			install_globals(the);
-			engine_run_program(the, firmware_bundle, (size_t)(firmware_bundle_end - firmware_bundle));
+			engine_run_program(the, program, program_size);
 			report_time("program evaluated");
 			report_memory(the, "program evaluated");
 			event_loop(the);

@@ -19,6 +19,7 @@
 #include "board.h"
 #include "native_crypto.h"
 #include "xs_engine.h"
+#include "boot_select.h"
 
 void xs_net_install(xsMachine* the, xsSlot* target);
 void xs_uart_install(xsMachine* the, xsSlot* target);
@@ -35,7 +36,8 @@ static void set_number(xsMachine* the, xsSlot* object, const char* name, double 
  * slots, keys (property names and symbols) made so far;
  * malloc in use now and the heap's high-water mark
  * (the most of the fixed heap region ever handed out: XS + lwIP's pbufs are static, see link.ld).
- * With a true argument the garbage is collected first, so chunks and slots are what is live. */
+ * With a true argument the garbage is collected first, so chunks and slots are what is live.
+ * chunksAtMark, slotsAtMark, chunksPeakSinceMark, slotsPeakSinceMark: see markPeaks. */
 static void xs_board_memory(xsMachine* the)
 {
 	EngineMemory m;
@@ -59,7 +61,18 @@ static void xs_board_memory(xsMachine* the)
 	set_number(the, &xsVar(0), "mallocPeak", (double)((char*)sbrk(0) - __heap_start));
 	set_number(the, &xsVar(0), "heapSize", (double)(__heap_end - __heap_start));
 	set_number(the, &xsVar(0), "stackPeak", board_stack_peak());
+	set_number(the, &xsVar(0), "chunksAtMark", m.chunks_mark);
+	set_number(the, &xsVar(0), "slotsAtMark", m.slots_mark);
+	set_number(the, &xsVar(0), "chunksPeakSinceMark", m.chunks_peak_mark);
+	set_number(the, &xsVar(0), "slotsPeakSinceMark", m.slots_peak_mark);
 	xsResult = xsVar(0);
+}
+
+/* markPeaks(): a new interval for chunksPeakSinceMark / slotsPeakSinceMark (engine_mark_peaks);
+ * chunksPeak and slotsPeak stay the peaks since boot. */
+static void xs_board_mark_peaks(xsMachine* the)
+{
+	engine_mark_peaks(the);
 }
 
 /* instructions() -> instructions retired since reset (minstret, 64-bit, as a double), less the idle
@@ -86,6 +99,31 @@ static void xs_board_authorized_keys(xsMachine* the)
 static void xs_board_log_on_uart(xsMachine* the)
 {
 	xsmcSetBoolean(xsResult, board_log_on_uart());
+}
+
+/* boot() -> { slot (-1: factory), label, state ("trial" | "valid"), version, note }: what the boot
+ * selector chose (boot_select.c). */
+static void xs_board_boot(xsMachine* the)
+{
+	const BootChoice* c = boot_choice();
+	xsmcVars(2);
+	xsmcSetNewObject(xsVar(0));
+	set_number(the, &xsVar(0), "slot", c->slot);
+	xsmcSetString(xsVar(1), (char*)c->label);
+	xsmcSet(xsVar(0), xsID("label"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->state);
+	xsmcSet(xsVar(0), xsID("state"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->version);
+	xsmcSet(xsVar(0), xsID("version"), xsVar(1));
+	xsmcSetString(xsVar(1), (char*)c->note);
+	xsmcSet(xsVar(0), xsID("note"), xsVar(1));
+	xsResult = xsVar(0);
+}
+
+/* reboot(): ends the firmware with EXIT_REBOOT; the run script boots the machine again. */
+static void xs_board_reboot(xsMachine* the)
+{
+	platform_finish(EXIT_REBOOT, "reboot");
 }
 
 static void install_object(xsMachine* the, const char* name, void (*fill)(xsMachine*, xsSlot*))
@@ -136,10 +174,16 @@ static void fill_board(xsMachine* the, xsSlot* target)
 		xsmcVars(1);
 		xsVar(0) = xsNewHostFunction(xs_board_memory, 0);
 		xsmcSet(*target, xsID("memory"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_mark_peaks, 0);
+		xsmcSet(*target, xsID("markPeaks"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_instructions, 0);
 		xsmcSet(*target, xsID("instructions"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_authorized_keys, 0);
 		xsmcSet(*target, xsID("authorizedKeys"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_boot, 0);
+		xsmcSet(*target, xsID("boot"), xsVar(0));
+		xsVar(0) = xsNewHostFunction(xs_board_reboot, 0);
+		xsmcSet(*target, xsID("reboot"), xsVar(0));
 		xsVar(0) = xsNewHostFunction(xs_board_log_on_uart, 0);
 		xsmcSet(*target, xsID("logOnUart"), xsVar(0));
 		xsmcSetString(xsVar(0), (char*)engine_version());

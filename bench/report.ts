@@ -1,0 +1,104 @@
+// The bench's result format and its markdown table (bench/run.ts writes it, bench/compare.ts reads
+// two of them).
+
+export const PEERS = ["ours", "openssh", "dropbear", "tinysshd", "ssh2"] as const;
+export type PeerName = (typeof PEERS)[number];
+export type LimitCipher = "chacha20-poly1305" | "aes-128-gcm";
+
+export interface Ratio {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+export interface RowResult {
+  label: string;
+  higher: boolean;
+  samples: Partial<Record<PeerName, (number | null)[]>>;
+  median: Partial<Record<PeerName, number | null>>;
+  spread_pct: Partial<Record<PeerName, number | null>>;
+  ratio: Partial<Record<PeerName, Ratio | null>>;
+  limit?: { cipher: LimitCipher; samples: (number | null)[]; median: number | null };
+  ratio_limit?: Ratio | null;
+}
+
+export interface BenchResult {
+  bench: {
+    mode: string;
+    date: string;
+    commit: string | null;
+    rounds: number;
+    file_mib: number;
+    wide_spread_pct: number;
+    seconds: Record<string, number>;
+    [k: string]: unknown;
+  };
+  rows: Record<string, RowResult>;
+  memory: Partial<Record<PeerName, Record<string, number | null>>>;
+  alloc: Record<string, unknown>;
+  errors: Partial<Record<PeerName, Record<string, string>>>;
+}
+
+const fmt = (v: unknown, digits = 1) => (typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: v >= 100 ? 0 : digits }) : "n/a");
+
+/** The markdown table of a result (also used by bench/compare.ts). */
+export function report(r: BenchResult): string {
+  const peers = PEERS.filter((p) => p !== "ours");
+  const b = r.bench;
+  const lines = [
+    `## esp-ssh-console bench (${b.mode}: ${b.rounds} interleaved rounds per row, ${b.file_mib} MiB files${b.commit ? `, commit ${b.commit}` : ""})`,
+    "",
+    `Cells: median of the rounds [spread = (max - min) / median]; a spread over ${b.wide_spread_pct}% is marked WIDE. Ratios: ours/peer per round, median (min-max). limit: \`openssl speed -evp\` on one core.`,
+    "",
+    `| measure | limit | ours | ${peers.join(" | ")} | ours/openssh | ours/ssh2 | ours/limit |`,
+    `|---|--:|--:|${peers.map(() => "--:").join("|")}|--:|--:|--:|`,
+  ];
+  const cell = (row: RowResult, p: PeerName) => {
+    const m = row.median[p];
+    if (typeof m !== "number") return "n/a";
+    const s = row.spread_pct[p];
+    return `${fmt(m, 2)} [${fmt(s, 0)}%${typeof s === "number" && s > b.wide_spread_pct ? " WIDE" : ""}]`;
+  };
+  const ratio = (x: Ratio | null | undefined) => (x ? `${x.median.toFixed(2)}x (${x.min.toFixed(2)}-${x.max.toFixed(2)})` : "n/a");
+  for (const row of Object.values(r.rows)) {
+    lines.push(`| ${row.label} | ${row.limit ? fmt(row.limit.median) : ""} | ${cell(row, "ours")} | ${peers.map((p) => cell(row, p)).join(" | ")} | ${ratio(row.ratio.openssh)} | ${ratio(row.ratio.ssh2)} | ${row.limit ? ratio(row.ratio_limit) : ""} |`);
+  }
+  if (Object.keys(r.memory).length) {
+    const m = (p: PeerName) => {
+      const x = r.memory[p];
+      if (!x) return "n/a";
+      return x.heap_kb_per_session !== null && x.heap_kb_per_session !== undefined ? `${fmt(x.heap_kb_per_session)} KB heap` : `${fmt(x.rss_kb_per_session)} KB RSS`;
+    };
+    lines.push(`| memory per idle session (once, not in rounds) | | ${m("ours")} | ${peers.map(m).join(" | ")} | | ${r.memory.ours?.heap_kb_per_session && r.memory.ssh2?.heap_kb_per_session ? `${(r.memory.ours.heap_kb_per_session / r.memory.ssh2.heap_kb_per_session).toFixed(2)}x` : "n/a"} | |`);
+  }
+  lines.push("", "Allocation in our packet path (in-process, bytes per MiB of channel data; V8 heap + ArrayBuffer backing stores):", "");
+  lines.push("| provider | upload (console -> null UART) | echo (`cat`: in + out) | in-process MB/s upload / echo |", "|---|--:|--:|--:|");
+  for (const p of ["node", "noble"]) {
+    const u = r.alloc[`${p}_upload`] as Record<string, number> | undefined;
+    const e = r.alloc[`${p}_echo`] as Record<string, number> | undefined;
+    if (!u && !e) continue;
+    const c = (x?: Record<string, number>) => (x && typeof x.bytes_per_mib === "number" ? `${fmt(x.bytes_per_mib)} (heap ${fmt(x.heap_bytes_per_mib)} + ext ${fmt(x.external_bytes_per_mib)})` : "n/a");
+    lines.push(`| ${p} | ${c(u)} | ${c(e)} | ${fmt(u?.inprocess_mbps)} / ${fmt(e?.inprocess_mbps)} |`);
+  }
+  const errs = PEERS.flatMap((p) => Object.entries(r.errors[p] ?? {}).map(([k, v]) => `- ${p} ${k}: ${v}`));
+  if (errs.length) lines.push("", "Not measured:", ...errs);
+  const g = (text: string, x: Ratio | null | undefined, ok: (m: number) => boolean) => `- ${text}: ${x ? `${ok(x.median) ? "met" : "not met"} (${ratio(x)})` : "not measured"}`;
+  lines.push("", "Goals (reported, not asserted; on the median of the per-round ratios):");
+  for (const row of Object.entries(r.rows)) {
+    const [id, x] = row;
+    if (id === "latency_ms") lines.push(g("latency <= ssh2's", x.ratio.ssh2, (m) => m <= 1));
+    else if (id === "handshakes_per_s") lines.push(g("handshakes/s >= ssh2's", x.ratio.ssh2, (m) => m >= 1));
+    else if (id === "cpu_s_per_gib_server") lines.push(g("server CPU s/GiB <= ssh2's", x.ratio.ssh2, (m) => m <= 1));
+    else if (id.endsWith("_mbps")) {
+      lines.push(g(`${id} >= 1.0x ssh2`, x.ratio.ssh2, (m) => m >= 1), g(`${id} >= 1.25x OpenSSH`, x.ratio.openssh, (m) => m >= 1.25));
+      if (id === "upload_mbps") lines.push(g("upload_mbps >= 40% of the cipher limit", x.ratio_limit, (m) => m >= 0.4));
+    }
+  }
+  const e = r.alloc.node_echo as Record<string, number> | undefined;
+  if (e && typeof e.bytes_per_mib === "number") {
+    lines.push(`- echo path in-process >= 300 MB/s: ${e.inprocess_mbps >= 300 ? "met" : "not met"} (${fmt(e.inprocess_mbps)} MB/s)`);
+    lines.push(`- echo path <= 64 KiB allocated per MiB: ${e.bytes_per_mib <= 65536 ? "met" : "not met"} (${fmt(e.bytes_per_mib)} B/MiB)`);
+  }
+  return lines.join("\n");
+}
