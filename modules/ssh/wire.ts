@@ -8,7 +8,7 @@ export class WireError extends Error {
     super(message);
   }
 
-  /** On the prototype, never `this.name = ...`: where the built-ins are frozen (the Moddable XS
+  /** On the prototype, never an assignment to the instance's name: where the built-ins are frozen (the Moddable XS
    * linker freezes them when anything is preloaded) assigning over Error.prototype's `name` throws
    * "set name: not writable" (the override mistake). test/esp32-sim runs with frozen built-ins. */
   override get name(): string {
