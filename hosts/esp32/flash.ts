@@ -70,6 +70,29 @@ function asBuffer(view: Uint8Array): ArrayBuffer {
   return view as unknown as ArrayBuffer;
 }
 
+/** Linux port only (mcconfig -p lin, hosts/esp32/lin): the SDK's lin modFile.c takes ArrayBuffers
+ * only and refuses a view ("not an ArrayBuffer instance") before writing anything. After the first
+ * refusal, pieces go as ArrayBuffers: a view of a whole buffer as its buffer, a part copied. The
+ * ESP32 natives take the view, so boards never copy. */
+let viewsRefused = false;
+
+function writePiece(f: File, view: Uint8Array): void {
+  if (!viewsRefused) {
+    try {
+      f.write(asBuffer(view));
+      return;
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.includes("ArrayBuffer")) throw e;
+      viewsRefused = true;
+    }
+  }
+  f.write(view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? (view.buffer as ArrayBuffer) : (view.slice().buffer as ArrayBuffer));
+}
+
+/** Linux port only: the SDK's lin System.info() returns {} (a host folder has no partition size),
+ * so the store reports this capacity and counts the bytes of its files as used. */
+export const HOST_FOLDER_CAPACITY = 16 * 1024 * 1024;
+
 export class ModdableFlashStore implements FlashStore {
   readonly capacity: number;
   readonly maxNameLength: number;
@@ -85,7 +108,7 @@ export class ModdableFlashStore implements FlashStore {
   constructor(private readonly root: string, readonly directories: boolean) {
     if (!root.endsWith("/")) this.root = root + "/";
     this.mountPin = attempt("mount", () => new Iterator(this.root));
-    this.capacity = attempt("info", () => System.info().total);
+    this.capacity = attempt("info", () => System.info().total) ?? HOST_FOLDER_CAPACITY;
     if (directories) {
       this.maxNameLength = LITTLEFS_MAX_NAME;
       this.maxOpenFiles = LITTLEFS_MAX_OPEN_FILES;
@@ -105,7 +128,19 @@ export class ModdableFlashStore implements FlashStore {
   }
 
   used(): number {
-    return attempt("info", () => System.info().used);
+    const used = attempt("info", () => System.info().used) as number | undefined;
+    if (used !== undefined) return used;
+    // Linux port only (see HOST_FOLDER_CAPACITY): the files' bytes, top level and folders.
+    let total = 0;
+    const pending = [""];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      this.scan(dir, (name, length) => {
+        if (length === undefined) pending.push(dir === "" ? name : `${dir}/${name}`);
+        else total += length;
+        return true;
+      });
+    }
+    return total;
   }
 
   /** Throws ENOSPC unless `growth` more bytes fit (the file system may still refuse a little
@@ -304,7 +339,7 @@ class ModdableFileHandle implements FileHandle {
       if (offset > size) this.fill(f, size, offset);
       for (let done = 0; done < data.length; done += FLASH_PIECE) {
         f.position = offset + done;
-        f.write(asBuffer(data.subarray(done, Math.min(done + FLASH_PIECE, data.length))));
+        writePiece(f, data.subarray(done, Math.min(done + FLASH_PIECE, data.length)));
       }
     });
     this.store.touch(this.path);
@@ -315,7 +350,7 @@ class ModdableFileHandle implements FileHandle {
     const z = (zeros ??= new Uint8Array(ZERO_PIECE));
     for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
-      f.write(asBuffer(to - at >= ZERO_PIECE ? z : z.subarray(0, to - at)));
+      writePiece(f, to - at >= ZERO_PIECE ? z : z.subarray(0, to - at));
     }
   }
 
