@@ -70,20 +70,18 @@ function asBuffer(view: Uint8Array): ArrayBuffer {
   return view as unknown as ArrayBuffer;
 }
 
-/** Linux port only (mcconfig -p lin, hosts/esp32/lin): the SDK's lin modFile.c takes ArrayBuffers
- * only and refuses a view ("not an ArrayBuffer instance") before writing anything. After the first
- * refusal, pieces go as ArrayBuffers: a view of a whole buffer as its buffer, a part copied. The
- * ESP32 natives take the view, so boards never copy. */
-let viewsRefused = false;
-
-function writePiece(f: File, view: Uint8Array): void {
-  if (!viewsRefused) {
+/** Writes one piece. Linux port only (mcconfig -p lin, hosts/esp32/lin): the SDK's lin modFile.c
+ * takes ArrayBuffers only and refuses a view ("not an ArrayBuffer instance") before writing
+ * anything; after the first refusal (store.viewsRefused), pieces go as ArrayBuffers: a view of a
+ * whole buffer as its buffer, a part copied. The ESP32 natives take the view, so boards never copy. */
+function writePiece(store: ModdableFlashStore, f: File, view: Uint8Array): void {
+  if (!store.viewsRefused) {
     try {
       f.write(asBuffer(view));
       return;
     } catch (e) {
       if (!(e instanceof Error) || !e.message.includes("ArrayBuffer")) throw e;
-      viewsRefused = true;
+      store.viewsRefused = true;
     }
   }
   f.write(view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? (view.buffer as ArrayBuffer) : (view.slice().buffer as ArrayBuffer));
@@ -101,6 +99,8 @@ export class ModdableFlashStore implements FlashStore {
   private readonly bootTime = Math.floor(Date.now() / 1000);
   private openFiles = 0;
   private tempCounter = 0;
+  /** Set once File.write refused a byte view (the SDK's Linux port only, see writePiece). */
+  viewsRefused = false;
   /** Keeps the file system mounted (see the header). */
   private readonly mountPin: Iterator;
 
@@ -339,7 +339,7 @@ class ModdableFileHandle implements FileHandle {
       if (offset > size) this.fill(f, size, offset);
       for (let done = 0; done < data.length; done += FLASH_PIECE) {
         f.position = offset + done;
-        writePiece(f, data.subarray(done, Math.min(done + FLASH_PIECE, data.length)));
+        writePiece(this.store, f, data.subarray(done, Math.min(done + FLASH_PIECE, data.length)));
       }
     });
     this.store.touch(this.path);
@@ -350,7 +350,7 @@ class ModdableFileHandle implements FileHandle {
     const z = (zeros ??= new Uint8Array(ZERO_PIECE));
     for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
-      writePiece(f, to - at >= ZERO_PIECE ? z : z.subarray(0, to - at));
+      writePiece(this.store, f, to - at >= ZERO_PIECE ? z : z.subarray(0, to - at));
     }
   }
 

@@ -11,7 +11,7 @@
 // libsodium is Debian's (libsodium-dev 1.0.18), linked by mc.so.
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,8 @@ async function buildMbedcrypto(): Promise<string> {
     rmSync(lib, { force: true });
     await run("ar", ["rcs", lib, ...objects], { maxBuffer: 16 << 20 });
   }
+  // The libraries mc.so links, as one linker-script file (the manifest's LIBRARIES must be one word).
+  writeFileSync(join(linBuildDir, "essh-lin-libs.ld"), `INPUT(${lib} -lsodium)\n`);
   const inc = join(linBuildDir, "psa-include");
   mkdirSync(inc, { recursive: true });
   for (const d of ["psa", "mbedtls"]) {

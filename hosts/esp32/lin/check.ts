@@ -90,13 +90,18 @@ class Firmware {
     });
   }
 
-  /** The XS heap figures (lin_host.c essh_lin_heap_report), asked for on stdin. */
+  /** The XS heap figures: lin_host.c's essh_lin_heap_report (asked for on stdin) and the last of the
+   * SDK simulator's once-a-second "instruments:" lines (chunk, slot and stack bytes in use). */
   async heap(): Promise<string> {
-    const before = this.output.length;
+    const from = this.output.length;
     this.proc.stdin.write("heap\n");
-    const m = await this.wait(/xs-heap [^\n]*/g, 10_000, "heap report");
-    void before;
-    return m[0];
+    const m = await this.wait(new RegExp(`^[\\s\\S]{${from}}[\\s\\S]*?(xs-heap [^\\n]*)`), 10_000, "heap report");
+    const keys = /instruments key: ([^\n]*)/.exec(this.output)?.[1].split(",") ?? [];
+    const all = [...this.output.matchAll(/instruments: ([\d,]+)/g)];
+    const last = all.at(-1)?.[1].split(",").map(Number) ?? [];
+    const pick = (name: string) => last[keys.indexOf(name)];
+    const inst = keys.length > 0 && last.length === keys.length ? `; instruments: chunk used ${pick("Chunk used")} B of ${pick("Chunk available")}, slot used ${pick("Slot used")} B of ${pick("Slot available")}, stack used ${pick("Stack used")} B of ${pick("Stack available")}, keys ${pick("Keys used")}, GCs ${pick("Garbage collections")}` : "";
+    return m[1] + inst;
   }
 
   async stop(): Promise<number | null> {
@@ -135,7 +140,7 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
 
     const start = async (what: string) => {
       fw = new Firmware(build.launcher, build.mcSo);
-      const m = await fw.wait(/host key (ssh-ed25519 \S+)/, START_TIMEOUT_MS, `${what}: host key line`);
+      const m = await fw.wait(/host key (SHA256:\S+) \(ED25519\)/, START_TIMEOUT_MS, `${what}: host key line`);
       await fw.wait(/ssh: listening on/, START_TIMEOUT_MS, `${what}: listening`);
       return m[1];
     };
