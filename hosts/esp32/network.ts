@@ -199,6 +199,7 @@ export class NetworkMonitor {
   readonly clock: ClockSync;
   private mdns: MDNS | null = null;
   private wasOnline = false;
+  private wakeTimer: Timer | null = null;
   address = "";
 
   /** Creates the WiFi object: Wi-Fi is initialised and started from here on. */
@@ -229,6 +230,13 @@ export class NetworkMonitor {
       accessPoint: (address) => o.accessPoint?.(address),
       hostnameChanged: () => {
         if (this.address) this.startMdns();
+      },
+      wake: (delayMs) => {
+        if (this.wakeTimer) Timer.clear(this.wakeTimer);
+        this.wakeTimer = Timer.set(() => {
+          this.wakeTimer = null;
+          provisioner.tick();
+        }, delayMs);
       },
     });
     this.provisioner = provisioner;

@@ -108,6 +108,8 @@ export interface WifiOptions {
   online?(address: string): void;
   /** The access point opened at this address. */
   accessPoint?(address: string): void;
+  /** Call tick() again in this many ms (the next retry's time; tick() also runs once a second). */
+  wake?(delayMs: number): void;
   /** The hostname changed (claim it again). */
   hostnameChanged?(name: string): void;
   fallbackMs?: number;
@@ -188,6 +190,8 @@ export class WifiProvisioner {
   /** When the station was last seen online (or start-up): the fallback counts from here. */
   private offlineSince: number;
   private online = false;
+  /** The network the station is on (for the log). */
+  private onlineSsid = "";
   /** The automatic attempt running: which network and since when (-1: none). */
   private attemptIndex = -1;
   private attemptSince = -1;
@@ -250,10 +254,10 @@ export class WifiProvisioner {
     }
     this.attemptIndex = -1;
     this.backoff = WIFI_RETRY_FIRST_MS;
-    const was = this.online;
     this.online = true;
+    this.onlineSsid = s.ssid;
     if (this.apUp) this.apHoldUntil = Math.max(this.apHoldUntil, now + this.lingerMs);
-    if (!was) this.o.log(`Wi-Fi: ${s.ssid || "online"}, address ${address}`);
+    this.o.log(`Wi-Fi: ${s.ssid || "online"}, address ${address}`);
     this.o.online?.(address);
     this.update();
   }
@@ -264,7 +268,10 @@ export class WifiProvisioner {
     if (this.online) {
       this.online = false;
       this.offlineSince = now;
-      this.o.log("Wi-Fi: station disconnected");
+      this.o.log(`Wi-Fi: disconnected from "${this.onlineSsid}"`);
+      // The first retry after a drop waits WIFI_RETRY_FIRST_MS (the network may be rebooting).
+      this.nextAttemptAt = now + this.backoff;
+      this.backoff = Math.min(this.backoff * 2, WIFI_RETRY_MAX_MS);
     }
     const j = this.join;
     if (j && j.phase === "connecting") {
@@ -274,7 +281,7 @@ export class WifiProvisioner {
       this.failJoin(`"${j.network.ssid}" refused the connection (wrong password?)`);
       return;
     }
-    if (this.attemptIndex >= 0) this.attemptFailed(now);
+    if (this.attemptIndex >= 0) this.attemptFailed();
     this.update();
   }
 
@@ -292,15 +299,14 @@ export class WifiProvisioner {
       } catch {
         // nothing to leave
       }
-      this.attemptFailed(now);
+      this.attemptFailed();
     }
     this.update();
   }
 
-  private attemptFailed(now: number): void {
+  /** The next attempt is already timed (from when this one started); the next network's turn. */
+  private attemptFailed(): void {
     this.attemptIndex = -1;
-    this.nextAttemptAt = now + this.backoff;
-    this.backoff = Math.min(this.backoff * 2, WIFI_RETRY_MAX_MS);
     this.nextIndex++;
   }
 
@@ -333,14 +339,18 @@ export class WifiProvisioner {
       const n = nets[index].network;
       this.attemptIndex = index;
       this.attemptSince = now;
-      if (nets.length > 1 || this.backoff > WIFI_RETRY_FIRST_MS) this.o.log(`Wi-Fi: trying "${n.ssid}"`);
+      // Attempts start WIFI_RETRY_FIRST_MS apart, then twice as far each time.
+      this.nextAttemptAt = now + this.backoff;
+      this.backoff = Math.min(this.backoff * 2, WIFI_RETRY_MAX_MS);
+      this.o.log(`Wi-Fi: ${this.onlineSsid === "" ? "connecting" : "reconnecting"} to "${n.ssid}"`);
       try {
         this.o.radio.connect(n.ssid, n.password);
       } catch (e) {
-        this.o.log(`Wi-Fi: connect to "${n.ssid}" failed: ${(e as Error).message}`);
-        this.attemptFailed(now);
+        this.o.log(`Wi-Fi: connect failed: ${(e as Error).message}`);
+        this.attemptFailed();
       }
     }
+    if (!this.online && !this.join && nets.length > 0 && this.nextAttemptAt > now) this.o.wake?.(this.nextAttemptAt - now);
     const wantAp = nets.length === 0 || this.join !== null || (!this.online && now - this.offlineSince >= this.fallbackMs) || (this.apUp && !this.online) || now < this.apHoldUntil;
     if (wantAp && !this.apUp) this.openAccessPoint(nets.length === 0 ? "no network configured" : this.join ? "a join is being tried" : `no network for ${Math.round((now - this.offlineSince) / 1000)} s`);
     else if (!wantAp && this.apUp) this.closeAccessPoint();

@@ -8,11 +8,12 @@
 // 2. setup/network (the SDK's build/devices/esp32/setup/network.js, preloaded by manifest_net.json):
 //    joins Wi-Fi with config.ssid/config.password through embedded:network/interface/wifi, logs
 //    "Wi-Fi connected to ..." and "IP address ...", closes its WiFi object and only then calls the
-//    program (the clock is already set, so no SNTP wait). Without an SSID it logs "No Wi-Fi SSID"
-//    and goes straight on.
+//    program (hosts/esp32/manifest_app.json sets config.sntp to "", so setup/network's own SNTP
+//    wait is skipped: the clock stays at 1970 + uptime until network.ts's SNTP answers). Without an
+//    SSID it logs "No Wi-Fi SSID" and goes straight on.
 // 3. The manifest's "main" module (hosts/esp32/main.ts): its default export, called once.
 
-import { trace } from "./board.js";
+import { installWallClock, trace } from "./board.js";
 import { freezeIntrinsics } from "./freeze.js";
 import { loadNatives, native } from "./natives.js";
 
@@ -21,6 +22,8 @@ g.trace = trace;
 g.native = native;
 
 await loadNatives();
+// The board's clock starts at 1970 (Date is frozen next, so its now() is replaced first).
+installWallClock();
 // Before mc/config and the host: from here on an override-mistake write throws, as on the board.
 freezeIntrinsics();
 
