@@ -45,6 +45,8 @@ export const WIFI_SCAN_TIMEOUT_MS = 15_000;
 export const SSID_MAX_BYTES = 32;
 export const PASSPHRASE_MIN = 8;
 export const PASSPHRASE_MAX = 64;
+/** `wifi forget` leaves the network this long after answering (the answer gets out first). */
+export const FORGET_LEAVE_MS = 1000;
 /** A DNS label, as mDNS claims it. */
 export const HOSTNAME_MAX = 63;
 
@@ -200,6 +202,8 @@ export class WifiProvisioner {
   /** Rotates through the networks after failed attempts. */
   private nextIndex = 0;
   private apHoldUntil = -1;
+  /** When to leave the network `wifi forget` dropped (-1: nothing to leave). */
+  private leaveAt = -1;
   private join: Join | null = null;
   private scanning = false;
   private scanDeadline = -1;
@@ -293,6 +297,18 @@ export class WifiProvisioner {
       this.failJoin(j.phase === "scanning" ? "the scan did not finish" : `no connection to "${j.network.ssid}" within ${Math.round(this.joinTimeoutMs / 1000)} s`);
     }
     if (this.scanning && this.scanDeadline >= 0 && now >= this.scanDeadline) this.finishScan("the scan did not finish");
+    if (this.leaveAt >= 0 && now >= this.leaveAt) {
+      this.leaveAt = -1;
+      try {
+        this.o.radio.disconnect();
+      } catch {
+        // not associated
+      }
+      if (this.online) this.o.log(`Wi-Fi: left "${this.onlineSsid}"`);
+      this.online = false;
+      this.attemptIndex = -1;
+      this.offlineSince = now;
+    }
     if (!this.join && this.attemptIndex >= 0 && now - this.attemptSince >= this.joinTimeoutMs) {
       try {
         this.o.radio.disconnect();
@@ -472,17 +488,11 @@ export class WifiProvisioner {
     this.o.log(`Wi-Fi: forgot "${saved.ssid}"`);
     const s = this.o.radio.station();
     const builtIn = this.o.builtIn?.ssid ?? "";
-    if ((s.online || this.attemptIndex >= 0) && s.ssid !== builtIn) {
-      try {
-        this.o.radio.disconnect();
-      } catch {
-        // not associated
-      }
-      this.online = false;
-      this.attemptIndex = -1;
-      this.offlineSince = this.o.now();
-    }
     this.nextIndex = 0;
+    if ((s.online || this.attemptIndex >= 0) && s.ssid !== builtIn) {
+      this.leaveAt = this.o.now() + FORGET_LEAVE_MS;
+      this.o.wake?.(FORGET_LEAVE_MS);
+    }
     this.update();
     const next = builtIn ? `; the built-in "${builtIn}" stays` : this.apUp ? `; access point ${this.apSsid} at ${this.apAddress}` : "";
     return `forgot "${saved.ssid}"${next}`;
