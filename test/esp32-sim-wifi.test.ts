@@ -28,6 +28,7 @@ const HOME = { ssid: "home", password: "home-secret-1", address: "192.168.1.50",
 const LAB = { ssid: "lab", password: "lab-secret-99", address: "10.0.0.7", rssi: -71, channel: 11 };
 
 ensureTool("ssh", "openssh-client");
+ensureTool("scp", "openssh-client");
 
 describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS across a reboot; the clock from SNTP", () => {
   const tmp = tempDir("essh-esp32wifi-");
@@ -56,6 +57,7 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
   };
   const opts = (identity = key) => ["-i", identity, "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlias=esp32-sim-wifi", "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-F", "/dev/null"];
   const ssh = (args: string[], input?: string, identity?: string) => run("ssh", ["-p", String(port), ...opts(identity), TARGET, ...args], { input, timeoutMs: EXEC_MS });
+  const scp = (args: string[]) => run("scp", ["-q", "-P", String(port), ...opts(), ...args], { timeoutMs: EXEC_MS });
 
   before(async () => {
     mkdirSync(resources, { recursive: true });
@@ -89,6 +91,11 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
     const status = await ssh(["wifi"]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout.toString(), /^mode: ap\nstation: off .*\naccess point: "esp-ssh-console-A17C" at 192\.168\.4\.1 \(WPA2\)\nnetworks: none\nhostname: esp-ssh-console\.local\n$/);
+    // A file written now has no time: ls -l says so, SFTP gives mtime 0.
+    writeFileSync(join(tmp.path, "early.txt"), "before the clock\n");
+    const up = await scp([join(tmp.path, "early.txt"), `${TARGET}:early.txt`]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match((await ssh(["ls", "-l"])).stdout.toString(), /^-\s+17  clock not set     early\.txt$/m);
     // The secret the password comes from is in NVS: the same password after a reboot (below).
     assert.equal(nvs(state).sshconsole.ap_secret.type, "blob");
   });
@@ -158,6 +165,11 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
     await board.waitLog(/clock: set by SNTP \(1\.pool\.ntp\.org\): 20\d\d-/, 5_000);
     const info = await ssh(["info"]);
     assert.match(info.stdout.toString(), /^clock: set \(sntp\) 20\d\d-\d\d-\d\d \d\d:\d\d UTC$/m);
+    writeFileSync(join(tmp.path, "late.txt"), "after\n");
+    assert.equal((await scp([join(tmp.path, "late.txt"), `${TARGET}:late.txt`])).code, 0);
+    const ls = (await ssh(["ls", "-l"])).stdout.toString();
+    assert.match(ls, /^-\s+17  clock not set     early\.txt$/m);
+    assert.match(ls, new RegExp(`^-\\s+6  ${new Date(now * 1000).toISOString().slice(0, 10)} \\d\\d:\\d\\d  late\\.txt$`, "m"));
     const accepted = await ssh(["echo", "certificate", "ok"], undefined, userKey);
     assert.equal(accepted.code, 0, accepted.stderr);
     assert.equal(accepted.stdout.toString(), "certificate ok\n");

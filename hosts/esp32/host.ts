@@ -92,7 +92,7 @@ export function startEsp32(): Esp32Host | null {
     }
   }
 
-  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs", () => network.clock.wallClock());
   let ota: Esp32OtaHost | undefined;
   try {
     ota = new Esp32OtaHost();
