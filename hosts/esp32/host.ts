@@ -25,7 +25,7 @@ import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
 import { addedKeysFile, builtInAuthorizedKeys, loadOrCreateApSecret, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 import { RuntimeKeys } from "../../modules/console/keys.js";
-import { NetworkMonitor } from "./network.js";
+import { NetworkMonitor, nvsWifiStore } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
 import { Esp32OtaHost } from "./ota.js";
@@ -103,7 +103,8 @@ export function startEsp32(): Esp32Host | null {
   const { ssh, apps, files, serial } = createDevice({
     crypto,
     hostKeys: hostKeys.keys,
-    hostName: `esp32 (${config.hostname})`,
+    // The name `hostname NAME` keeps, else the build's (a rename shows here after a reboot).
+    hostName: `esp32 (${nvsWifiStore().loadHostname() ?? config.hostname})`,
     log,
     now: () => Time.ticks,
     // Unset until SNTP answered: an ESP32 starts its clock at 1970 on every power-up.
