@@ -8,7 +8,8 @@
 //   3. `wifi join` with the right password (never echoed, never logged), the clock: not set, a
 //      certificate refused, SNTP answers, the clock set, the certificate accepted; `hostname`;
 //   4. a reboot: the saved network comes up, no access point, the hostname kept;
-//   5. `wifi forget`: the access point opens again.
+//   5. the saved network drops: after wifi_fallback_s the access point opens; it comes back;
+//   6. `wifi forget`: the saved network goes, the access point stays for good.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,7 +48,7 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
     board = new SimBoard({
       stateDir: state,
       resourcesDir: resources,
-      config: { uart_port: "-1" },
+      config: { uart_port: "-1", wifi_fallback_s: "5" },
       mdnsProbeMs: 100,
       env: { ESP32_SIM_NETWORKS: JSON.stringify([HOME, LAB]), ESP32_SIM_MAC: MAC, ESP32_SIM_LINK_CHECK: "1" },
     });
@@ -197,16 +198,33 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
     assert.equal(board.events.filter((e) => e.type === "ap").length, 0, "the access point opened");
     const status = await ssh(["wifi"]);
     assert.match(status.stdout.toString(), /^mode: station\n/);
-    assert.match(status.stdout.toString(), /^access point: off \("esp-ssh-console-A17C" opens after 120 s without a network\)$/m);
+    assert.match(status.stdout.toString(), /^access point: off \("esp-ssh-console-A17C" opens after 5 s without a network\)$/m);
     assert.match((await ssh(["info"])).stdout.toString(), /^clock: not set/m);
   });
 
-  test("wifi forget: the saved network goes and the access point opens again, with the same password", async () => {
+  test("the saved network drops: after wifi_fallback_s the access point opens beside the retries; the network comes back", async () => {
+    const logFrom = board.log.length;
     const eventsFrom = board.events.length;
+    await board.command("wifi", { action: "drop", ssid: "home" });
+    await board.waitLog(/Wi-Fi: disconnected from "home"\n/, 5_000, logFrom);
+    await board.waitLog(/Wi-Fi: access point "esp-ssh-console-A17C" \(WPA2, password \S+\) at 192\.168\.4\.1: no network for [56] s/, 15_000, logFrom);
+    const ap = await board.waitEvent("the fallback access point", (e) => e.type === "ap" && e.up === true, 5_000, eventsFrom);
+    assert.equal(ap.password, apPassword, "the password changed across the reboot");
+    // No station address now: this login comes over the access point.
+    const over = await ssh(["wifi"]);
+    assert.equal(over.code, 0, over.stderr);
+    assert.match(over.stdout.toString(), /^mode: ap\n/);
+    await board.command("wifi", { action: "restore", ssid: "home" });
+    await board.waitLog(/Wi-Fi: home, address 192\.168\.1\.50\n/, 70_000, logFrom);
+    assert.match((await ssh(["wifi"])).stdout.toString(), /^mode: station\+ap\n/);
+  });
+
+  test("wifi forget: the saved network goes and the access point opens again, with the same password", async () => {
     const r = await ssh(["wifi", "forget"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /^forgot "home"; access point esp-ssh-console-A17C at 192\.168\.4\.1\n$/);
-    const ap = await board.waitEvent("the access point", (e) => e.type === "ap" && e.up === true, 5_000, eventsFrom);
+    const ap = (await board.command<{ accessPoint: { up: boolean; password: string } }>("wifi", { action: "status" })).accessPoint;
+    assert.equal(ap.up, true);
     assert.equal(ap.password, apPassword);
     assert.equal(nvs(state).sshconsole.wifi_ssid, undefined);
     // The station leaves a moment after the answer went out.
