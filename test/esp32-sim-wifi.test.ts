@@ -20,8 +20,8 @@ import { ensureTool, run, tempDir, waitForOutput } from "./helpers/tools.js";
 import { Procs, collect, waitExit } from "./helpers/procs.js";
 import { SimBoard, nvs } from "./esp32-sim/harness.js";
 
-const BOOT_MS = 20_000;
-const EXEC_MS = 20_000;
+const BOOT_MS = 30_000;
+const EXEC_MS = 30_000;
 const TARGET = "console@127.0.0.1";
 const MAC = "24:0a:c4:5e:a1:7c";
 const AP = "esp-ssh-console-A17C";
@@ -217,18 +217,23 @@ describe("ESP32 (simulated): Wi-Fi provisioning from nothing, join, forget, NVS 
     await board.command("wifi", { action: "restore", ssid: "home" });
     await board.waitLog(/Wi-Fi: home, address 192\.168\.1\.50\n/, 70_000, logFrom);
     assert.match((await ssh(["wifi"])).stdout.toString(), /^mode: station\+ap\n/);
+    // A join from one network to another: the station leaves "home" and associates with "lab".
+    const r = await ssh(["wifi", "join", "lab"], `${LAB.password}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /joined "lab": address 10\.0\.0\.7/);
+    assert.equal(nvs(state).sshconsole.wifi_ssid.value, "lab");
   });
 
   test("wifi forget: the saved network goes and the access point opens again, with the same password", async () => {
     const r = await ssh(["wifi", "forget"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout.toString(), /^forgot "home"; access point esp-ssh-console-A17C at 192\.168\.4\.1\n$/);
+    assert.match(r.stdout.toString(), /^forgot "lab"; access point esp-ssh-console-A17C at 192\.168\.4\.1\n$/);
     const ap = (await board.command<{ accessPoint: { up: boolean; password: string } }>("wifi", { action: "status" })).accessPoint;
     assert.equal(ap.up, true);
     assert.equal(ap.password, apPassword);
     assert.equal(nvs(state).sshconsole.wifi_ssid, undefined);
     // The station leaves a moment after the answer went out.
-    await board.waitLog(/Wi-Fi: left "home"\n/, 5_000);
+    await board.waitLog(/Wi-Fi: left "lab"\n/, 5_000);
     const wifi = await board.command<{ associated: boolean }>("wifi", { action: "status" });
     assert.equal(wifi.associated, false);
     const again = await ssh(["wifi"]);

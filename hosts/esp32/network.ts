@@ -85,11 +85,14 @@ export function nvsWifiStore(): WifiStore {
 class Esp32Radio implements WifiRadio {
   readonly mac: string;
   private pendingConnect: Timer | null = null;
+  /** Time.ticks of the last disconnect() (the settle time counts from it). */
+  private leftAt = -LEAVE_SETTLE_MS;
   private readonly apStart: (ssid: string, password: string) => string = native("xs_esp32_wifi_ap_start");
   private readonly apStop: () => void = native("xs_esp32_wifi_ap_stop");
 
-  /** `left`: the station left its network on our request (the driver reports no change then). */
-  constructor(private readonly wifi: WiFi, private readonly left: () => void) {
+  /** `left`: the station left its network on our request (the driver reports no change then);
+   * `failed`: a deferred connect() threw. */
+  constructor(private readonly wifi: WiFi, private readonly left: () => void, private readonly failed: (why: string) => void) {
     this.mac = wifi.MAC ?? "00:00:00:00:00:00";
   }
 
@@ -101,21 +104,27 @@ class Esp32Radio implements WifiRadio {
   connect(ssid: string, password: string): void {
     this.cancelPending();
     const options = password ? { SSID: ssid, password } : { SSID: ssid };
-    if (this.wifi.connection <= DISCONNECTED) {
+    if (this.wifi.connection > DISCONNECTED) this.disconnect();
+    const wait = this.leftAt + LEAVE_SETTLE_MS - Time.ticks;
+    if (wait <= 0) {
       this.wifi.connect(options);
       return;
     }
-    this.wifi.disconnect();
-    this.left();
     this.pendingConnect = Timer.set(() => {
       this.pendingConnect = null;
-      this.wifi.connect(options);
-    }, LEAVE_SETTLE_MS);
+      try {
+        this.wifi.connect(options);
+      } catch (e) {
+        // Thrown in a timer it would abort the machine: report it as a failed attempt instead.
+        this.failed((e as Error).message);
+      }
+    }, wait);
   }
 
   disconnect(): void {
     this.cancelPending();
     this.wifi.disconnect();
+    this.leftAt = Time.ticks;
     this.left();
   }
 
@@ -213,7 +222,10 @@ export class NetworkMonitor {
   start(apPassword: string): WifiProvisioner {
     const o = this.options;
     const provisioner = new WifiProvisioner({
-      radio: new Esp32Radio(this.wifi, () => this.left()),
+      radio: new Esp32Radio(this.wifi, () => this.left(), (why) => {
+        o.log(`Wi-Fi: connect failed: ${why}`);
+        provisioner.stationDown();
+      }),
       store: nvsWifiStore(),
       builtIn: o.ssid ? { ssid: o.ssid, password: o.password } : null,
       apPassword,
