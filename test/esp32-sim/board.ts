@@ -78,6 +78,11 @@ export function installWallClock(): void {
   Date.now = () => realNow() + wallClock.offsetMs;
 }
 
+/** This machine's real time (what an SNTP server would say). */
+export function realTimeMs(): number {
+  return realNow();
+}
+
 /** Time.set(seconds). */
 export function setWallClock(seconds: number): void {
   wallClock.offsetMs = seconds * 1000 - realNow();

@@ -7,7 +7,7 @@
 // default the real time), "unresolvable" fails them as `Net.resolve` does for an unknown name
 // ("cannot resolve HOST"); "status" answers the hosts waiting.
 
-import { onCommand, post, report } from "./board.js";
+import { onCommand, post, realTimeMs, report } from "./board.js";
 
 /** sntp.js: a retry every 5 s, 5 tries. */
 const RETRY_MS = 5000;
@@ -19,7 +19,7 @@ onCommand("sntp", (m) => {
   const all = [...pending];
   switch (m.action) {
     case "answer": {
-      const seconds = m.seconds === undefined ? Math.floor(Date.now() / 1000) : Number(m.seconds);
+      const seconds = m.seconds === undefined ? Math.floor(realTimeMs() / 1000) : Number(m.seconds);
       for (const s of all) s.answer(seconds);
       break;
     }
