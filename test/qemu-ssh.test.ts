@@ -129,6 +129,8 @@ describe("SSH server in the QEMU firmware (XS on rv32, OpenSSH client)", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(out, /^host: qemu \(XS 13\.3\.\d+ in QEMU virt, rv32imc\)$/m);
     assert.match(out, /^crypto: native$/m);
+    // Date.now() in the firmware reads the virt machine's goldfish RTC.
+    assert.match(out, /^clock: set \(rtc\) 20\d\d-\d\d-\d\d \d\d:\d\d UTC$/m);
     assert.match(out, /^runs on: XS 13\.3\.\d+ \(Moddable\) on bare-metal rv32imc in QEMU virt/m);
     assert.match(out, /^memory: XS chunks [\d.]+ KiB \(peak [\d.]+ KiB\), slots \d+ x 16 B/m);
     assert.match(out, new RegExp(`^memory: C heap in use [\\d.]+ KiB, high-water [\\d.]+ KiB of ${(SSH_HEAP_BYTES / 1024).toFixed(1)} KiB`, "m"));

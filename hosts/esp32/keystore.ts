@@ -118,3 +118,18 @@ export function loadOrCreatePasswordHash(haveKeys: boolean, crypto: CryptoProvid
   announce(`no authorized keys built in and no password yet: generated a password for user "console" (shown once): ${password}`);
   return hash;
 }
+
+/** NVS key of the board's random secret the access point's password is derived from
+ * (modules/console/wifi.ts apPasswordFrom), made on first boot. */
+const PREF_AP_SECRET = "ap_secret";
+const AP_SECRET_BYTES = 16;
+
+/** The access point's secret: from NVS, or made now (the radio is on: esp_fill_random is random). */
+export function loadOrCreateApSecret(crypto: CryptoProvider): Uint8Array {
+  const stored = Preference.get(PREF_DOMAIN, PREF_AP_SECRET);
+  if (stored instanceof ArrayBuffer && stored.byteLength === AP_SECRET_BYTES) return new Uint8Array(stored);
+  const secret = new Uint8Array(AP_SECRET_BYTES);
+  crypto.randomBytes(secret);
+  Preference.set(PREF_DOMAIN, PREF_AP_SECRET, secret.slice().buffer as ArrayBuffer);
+  return secret;
+}

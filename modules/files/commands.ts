@@ -6,7 +6,7 @@ import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { joinPath, resolvePath, type Files } from "./files.js";
 import { scpCommand } from "./scp.js";
 import { sftpServer } from "./sftp.js";
-import { StoreError } from "./store.js";
+import { StoreError, TIME_SET_AFTER_S } from "./store.js";
 
 /** Bytes `cat NAME` reads per step (it writes only as fast as the channel takes). */
 const CAT_CHUNK = 4096;
@@ -40,7 +40,9 @@ export function installFiles(apps: DeviceApps, files: Files): void {
         const st = files.stat(dir);
         if (!st) return fail(ctx, `ls: ${args[0]}: no such file or directory`, 1);
         const entries = st.isDirectory ? files.list(dir) : [st];
-        const lines = entries.map((s) => (long ? `${s.isDirectory ? "d" : "-"} ${String(s.size).padStart(9)}  ${new Date(s.mtime * 1000).toISOString().slice(0, 16).replace("T", " ")}  ${s.name}` : s.name + (s.isDirectory ? "/" : "")));
+        // A time from before the clock was set is no time: say so instead of showing 1970.
+        const when = (t: number) => (t >= TIME_SET_AFTER_S ? new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ") : "clock not set".padEnd(16));
+        const lines = entries.map((s) => (long ? `${s.isDirectory ? "d" : "-"} ${String(s.size).padStart(9)}  ${when(s.mtime)}  ${s.name}` : s.name + (s.isDirectory ? "/" : "")));
         return printAndExit(ctx, lines.length ? lines.join("\n") + "\n" : "");
       }),
   });

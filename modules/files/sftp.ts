@@ -29,7 +29,7 @@
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { SshReader, SshWriter, WireError, utf8Encode } from "../ssh/wire.js";
 import { DEFAULT_TRANSFER_LENGTH, MAX_PATH, resolvePath, type Files, type Upload } from "./files.js";
-import { StoreError, type FileHandle, type Stat } from "./store.js";
+import { StoreError, fileTimeNow, type FileHandle, type Stat } from "./store.js";
 
 export const SFTP_VERSION = 3;
 /** Largest READ answered (longer ones are shortened, as the protocol allows) and largest WRITE
@@ -644,7 +644,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   const fstat = (id: number, s: Slot) => {
     begin(FXP_ATTRS, id);
     if (s.kind === KIND_WRITE) {
-      const now = Math.floor(Date.now() / 1000);
+      const now = fileTimeNow();
       putAttrs(s.file!.size(), false, 0o644, s.hasTimes ? s.atime : now, s.hasTimes ? s.mtime : now);
     } else {
       const st = files.stat(s.path);
@@ -721,7 +721,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     const countAt = out.pos;
     out.uint32(0);
     const start = out.pos;
-    const now = Math.floor(Date.now() / 1000);
+    const now = fileTimeNow();
     let count = 0;
     while (s.next < entries.length && count < READDIR_BATCH_ENTRIES && out.pos - start < readdirBytes) {
       const e = entries[s.next++];

@@ -189,8 +189,28 @@ declare module "embedded:network/interface/wifi" {
     readonly connection: number;
     readonly address: string | undefined;
     readonly SSID: string | undefined;
+    /** The station's MAC, "aa:bb:cc:dd:ee:ff". */
+    readonly MAC: string | undefined;
+    /** dBm of the network joined (undefined when not associated). */
+    readonly RSSI: number | undefined;
     connect(options: { SSID: string; password?: string }): void;
     disconnect(): void;
+    /** esp_wifi_scan_start; onFound once per access point, then onComplete. Throws "already
+     * scanning" / "scan failed" (e.g. while the station is associating). */
+    scan(options: { onFound: (ap: { SSID?: string; BSSID?: string; RSSI?: number; channel?: number; security?: string }) => void; onComplete?: () => void; channel?: number }): void;
+    close(): void;
+  }
+}
+
+declare module "sntp" {
+  /** Moddable's SNTP client (modules/network/sntp/sntp.js, over the `socket` module's UDP): asks
+   * `host`, retries every 5 s (5 times); callback(SNTP.time, seconds since 1970), (SNTP.retry), or
+   * (SNTP.error, message), which may return the next host to try. */
+  export default class SNTP {
+    static readonly time: 1;
+    static readonly retry: 2;
+    static readonly error: -1;
+    constructor(options: { host: string }, callback: (message: number, value?: number | string) => string | undefined | void);
     close(): void;
   }
 }
