@@ -67,13 +67,15 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     const all = [...log().matchAll(/login: user "[^"]*" key \S+ (SHA256:\S+)/g)];
     return all.length ? all[all.length - 1][1] : "";
   };
-  /** Asserts that `name` was refused (the reason in the log) and the admin key logged in instead. */
-  const refusedThenAdmin = async (name: string, reason: RegExp, user = "console") => {
+  /** Asserts that `name` was refused (the reason in the log, when given: a key the device does not
+   * hold, a disabled one among them, is refused at the client's query, with no log line) and the
+   * admin key logged in instead. */
+  const refusedThenAdmin = async (name: string, reason: RegExp | null, user = "console") => {
     const r = await sshThenAdmin(name, ["echo", "in"], user);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), "in\n");
     assert.equal(lastLogin(), fingerprint(keys.admin + ".pub"), `the admin key, not ${name}, should have logged in:\n${log().slice(-1500)}`);
-    logged(reason);
+    if (reason) logged(reason);
   };
   const copyId = (args: string[]) =>
     run("ssh-copy-id", [...args, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", TARGET], {
@@ -207,7 +209,7 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout.toString(), /disabled SHA256:\S+ \(built into the image: it cannot be removed; keys enable takes it back\)/);
     assert.match((await ssh("admin", ["keys"])).stdout.toString(), new RegExp(`^${escape(fp)} ssh-ed25519 spare \\(built-in, disabled\\)$`, "m"));
-    await refusedThenAdmin("spare", /public key refused for .*ssh-ed25519 key not authorized/);
+    await refusedThenAdmin("spare", null);
   });
 
   test("after a reboot (power cycle) the added keys, options and the disabled mark are still there", async () => {
@@ -218,7 +220,7 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
       assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     }
     await refusedThenAdmin("fromNot", /does not match from=/);
-    await refusedThenAdmin("spare", /ssh-ed25519 key not authorized/);
+    await refusedThenAdmin("spare", null);
     const list = (await ssh("admin", ["keys"])).stdout.toString();
     assert.match(list, /ssh-ed25519 spare \(built-in, disabled\)/);
     assert.match(list, new RegExp(`^${escape(fingerprint(keys.copied + ".pub"))} ssh-ed25519 copied \\(added\\)$`, "m"));
