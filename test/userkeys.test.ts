@@ -251,3 +251,82 @@ describe("FIDO security keys (sk-*), signatures made from PROTOCOL.u2f", () => {
     });
   }
 });
+
+describe("FIDO security key certificates (sk-*-cert-v01), the certificate made by ssh-keygen -s", () => {
+  let srv: TestServer;
+  let ca = "", caNoTouch = "";
+  const keys = { ed: skEd25519(), ec: skEcdsa() };
+  /** A certificate of `k` signed by `caKey` with ssh-keygen -s; its blob. */
+  const certify = (k: SkKey, name: string, caKey: string, args: string[]) => {
+    const file = join(srv.dir, name);
+    writeFileSync(file + ".pub", `${k.type} ${Buffer.from(k.blob).toString("base64")} ${name}\n`);
+    execFileSync("ssh-keygen", ["-q", "-s", caKey, "-I", `id-${name}`, "-n", "console", "-V", "-5m:+1h", ...args, file + ".pub"], { timeout: 30_000 });
+    const [type, b64] = readFileSync(file + "-cert.pub", "utf8").split(" ");
+    return { type, blob: new Uint8Array(Buffer.from(b64, "base64")) };
+  };
+  const certs: Record<string, { type: string; blob: Uint8Array; key: SkKey }> = {};
+
+  before(async () => {
+    srv = await startTestServer();
+    ca = join(srv.dir, "ca");
+    caNoTouch = join(srv.dir, "ca_notouch");
+    for (const f of [ca, caNoTouch]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", f], { timeout: 30_000 });
+    writeFileSync(join(srv.dir, "authorized_keys"), [`cert-authority ${readFileSync(ca + ".pub", "utf8").trim()}`, `cert-authority,no-touch-required ${readFileSync(caNoTouch + ".pub", "utf8").trim()}`].join("\n") + "\n");
+    const add = (name: string, k: SkKey, caKey: string, args: string[] = []) => (certs[name] = { ...certify(k, name, caKey, args), key: k });
+    add("ed", keys.ed, ca);
+    add("ec", keys.ec, ca);
+    add("edNoTouchCertOnly", keys.ed, ca, ["-O", "no-touch-required"]);
+    add("edNoTouchBoth", keys.ed, caNoTouch, ["-O", "no-touch-required"]);
+    add("edNoTouchLineOnly", keys.ed, caNoTouch);
+    add("edVerify", keys.ed, ca, ["-O", "verify-required"]);
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  async function attempt(name: string, flags: number): Promise<number> {
+    const c = certs[name];
+    const { client, socket } = await tcpClient(srv.port);
+    try {
+      await client.handshake();
+      await client.requestUserauth();
+      return await client.authSigned("console", c.type, c.blob, (data) => c.key.sign(data, flags, 9));
+    } finally {
+      socket.destroy();
+    }
+  }
+  const logged = (re: RegExp) => assert.ok(srv.logs.some((l) => re.test(l)), srv.logs.slice(-6).join("\n"));
+
+  test("sk-ssh-ed25519 and sk-ecdsa-sha2-nistp256 certificates: a touched signature logs in, an untouched one is refused", async () => {
+    assert.equal(certs.ed.type, "sk-ssh-ed25519-cert-v01@openssh.com");
+    assert.equal(certs.ec.type, "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com");
+    for (const name of ["ed", "ec"]) {
+      assert.equal(await attempt(name, UP), MSG.USERAUTH_SUCCESS, name);
+      logged(new RegExp(`publickey \\(${certs[name].type.replace(/[.]/g, "\\.")} SHA256:\\S+, certificate "id-${name}"`));
+      assert.equal(await attempt(name, 0), MSG.USERAUTH_FAILURE, name);
+      logged(new RegExp(`security key signature without user presence \\(touch\\) for certificate "id-${name}"`));
+    }
+  });
+
+  test("no touch only when both the certificate (no-touch-required extension) and the CA line say so", async () => {
+    assert.equal(await attempt("edNoTouchBoth", 0), MSG.USERAUTH_SUCCESS);
+    assert.equal(await attempt("edNoTouchCertOnly", 0), MSG.USERAUTH_FAILURE);
+    assert.equal(await attempt("edNoTouchLineOnly", 0), MSG.USERAUTH_FAILURE);
+    assert.equal(await attempt("edNoTouchLineOnly", UP), MSG.USERAUTH_SUCCESS);
+  });
+
+  test("a verify-required certificate needs the user-verified flag", async () => {
+    assert.equal(await attempt("edVerify", UP), MSG.USERAUTH_FAILURE);
+    logged(/without user verification for certificate "id-edVerify"/);
+    assert.equal(await attempt("edVerify", UP | UV), MSG.USERAUTH_SUCCESS);
+  });
+
+  test("a certificate that does not verify (a flipped byte of the CA's signature) is refused", async () => {
+    const c = certs.ed;
+    const bad = new Uint8Array(c.blob);
+    bad[bad.length - 5] ^= 1;
+    certs.edBad = { ...c, blob: bad };
+    assert.equal(await attempt("edBad", UP), MSG.USERAUTH_FAILURE);
+    logged(/the CA's signature on certificate "id-ed" does not verify/);
+  });
+});
