@@ -22,7 +22,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSshFirmware } from "../hosts/qemu/build.js";
 import { bootSshServer, type Boot } from "../hosts/qemu/run.js";
+import { MSG } from "../modules/ssh/messages.js";
+import { tcpClient } from "./helpers/client.js";
 import { Procs, collect, waitExit } from "./helpers/procs.js";
+import { UP, skEcdsa, skEd25519, type SkKey } from "./helpers/sk.js";
 import { ensureTool, freePort, opensshOptions, run, tempDir, waitForOutput } from "./helpers/tools.js";
 
 const TARGET = "console@127.0.0.1";
@@ -61,7 +64,11 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
   const sshThenAdmin = (name: string, args: string[], user = "console") =>
     run("ssh", ["-p", String(port), ...opensshOptions(keys[name], 20), "-i", keys.admin, `${user}@127.0.0.1`, ...args], { timeoutMs: EXEC_MS });
   const log = () => qemu!.output();
-  const logged = (re: RegExp) => assert.match(log(), re);
+  /** Waits (bounded) for a line in the firmware's log: it comes through QEMU's stdout, which may
+   * trail the client's exit. */
+  const logged = async (re: RegExp) => {
+    await qemu!.waitFor(re, 10_000).catch(() => assert.fail(`no ${re} in the firmware's log:\n${log().slice(-2000)}`));
+  };
   /** The last audit line's key fingerprint. */
   const lastLogin = () => {
     const all = [...log().matchAll(/login: user "[^"]*" key \S+ (SHA256:\S+)/g)];
@@ -71,11 +78,13 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
    * hold, a disabled one among them, is refused at the client's query, with no log line) and the
    * admin key logged in instead. */
   const refusedThenAdmin = async (name: string, reason: RegExp | null, user = "console") => {
+    const logins = [...log().matchAll(/login: user "/g)].length;
     const r = await sshThenAdmin(name, ["echo", "in"], user);
     assert.equal(r.code, 0, r.stderr);
+    await logged(new RegExp(`(?:[\\s\\S]*?login: user "){${logins + 1}}`));
     assert.equal(r.stdout.toString(), "in\n");
     assert.equal(lastLogin(), fingerprint(keys.admin + ".pub"), `the admin key, not ${name}, should have logged in:\n${log().slice(-1500)}`);
-    if (reason) logged(reason);
+    if (reason) await logged(reason);
   };
   const copyId = (args: string[]) =>
     run("ssh-copy-id", [...args, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", TARGET], {
@@ -120,7 +129,7 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
   test(`the firmware sees forwarded connections from ${GUEST_SEES}; the unknown option's key is unusable`, async () => {
     const r = await ssh("admin", ["echo", "in"]);
     assert.equal(r.code, 0, r.stderr);
-    logged(new RegExp(`login: user "console" key ssh-ed25519 ${escape(fingerprint(keys.admin + ".pub"))} from ${escape(GUEST_SEES)}; allowed: role admin`));
+    await logged(new RegExp(`login: user "console" key ssh-ed25519 ${escape(fingerprint(keys.admin + ".pub"))} from ${escape(GUEST_SEES)}; allowed: role admin`));
     await refusedThenAdmin("unknown", /authorized_keys line for this ssh-ed25519 key is unusable: unknown option "frobnicate"/);
   });
 
@@ -128,7 +137,7 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     const r = await copyId(["-i", keys.copied]);
     assert.equal(r.code, 0, r.stderr + r.stdout.toString());
     assert.match(r.stdout.toString() + r.stderr, /Number of key\(s\) added: 1/);
-    logged(/ssh-copy-id install by user "console": keys add/);
+    await logged(/ssh-copy-id install by user "console": keys add/);
     const login = await ssh("copied", ["echo", "in"]);
     assert.equal(login.code, 0, login.stderr);
     assert.equal(login.stdout.toString(), "in\n");
@@ -142,7 +151,7 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     const r = await copyId(["-s", "-i", keys.sftpCopied]);
     assert.equal(r.code, 0, r.stderr + r.stdout.toString() + log().slice(-1500));
     assert.match(r.stdout.toString() + r.stderr, /Number of key\(s\) added: 1/);
-    logged(/sftp: \.ssh\/authorized_keys written by user "console": added SHA256:\S+ ssh-ed25519 sftpCopied/);
+    await logged(/sftp: \.ssh\/authorized_keys written by user "console": added SHA256:\S+ ssh-ed25519 sftpCopied/);
     const login = await ssh("sftpCopied", ["echo", "in"]);
     assert.equal(login.code, 0, login.stderr);
   });
@@ -170,13 +179,13 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     await waitForOutput(child, (t) => /read-only/.test(t), EXEC_MS).catch((e) => assert.fail(`${e}\n${out.stdout()}\n${out.stderr()}`));
     child.stdin!.write("\x1d.");
     await waitExit(child, EXEC_MS, "ssh observer");
-    logged(/forced command "observe" runs; the client asked for shell/);
+    await logged(/forced command "observe" runs; the client asked for shell/);
   });
 
   test("no-pty: the pty request is refused, the key works without one", async () => {
     const r = await run("ssh", ["-p", String(port), ...opensshOptions(keys.noPty, 20), "-tt", TARGET, "echo", "in"], { timeoutMs: EXEC_MS });
     assert.match(r.stderr, /PTY allocation request failed/);
-    logged(/pty refused/);
+    await logged(/pty refused/);
     const plain = await ssh("noPty", ["echo", "in"]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal(plain.stdout.toString(), "in\n");
@@ -196,9 +205,31 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     certify("certWrong", ["-n", "plc", "-V", "-5m:+1h"]);
     const r = await ssh("certValid", ["echo", "in"]);
     assert.equal(r.code, 0, r.stderr + log().slice(-1500));
-    logged(/login: user "console" key ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, certificate "id-certValid"/);
+    await logged(/login: user "console" key ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, certificate "id-certValid"/);
     await refusedThenAdmin("certExpired", /certificate "id-certExpired" expired at/);
     await refusedThenAdmin("certWrong", /certificate "id-certWrong" is not for user "console"/);
+  });
+
+  test("security key certificates (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256; signatures made in the test): an untouched signature is refused, a touched one logs in", async () => {
+    for (const [name, k] of [["skEd", skEd25519()], ["skEc", skEcdsa()]] as [string, SkKey][]) {
+      const file = join(dir, name);
+      writeFileSync(file + ".pub", `${k.type} ${Buffer.from(k.blob).toString("base64")} ${name}\n`);
+      execFileSync("ssh-keygen", ["-q", "-s", keys.ca, "-I", `id-${name}`, "-n", "console", "-V", "-5m:+1h", file + ".pub"], { timeout: 30_000 });
+      const [type, b64] = readFileSync(file + "-cert.pub", "utf8").split(" ");
+      const blob = new Uint8Array(Buffer.from(b64, "base64"));
+      // Both attempts on one connection: the refused one then earns the source no penalty.
+      const { client, socket } = await tcpClient(port);
+      try {
+        await client.handshake();
+        await client.requestUserauth();
+        assert.equal(await client.authSigned("console", type, blob, (data) => k.sign(data, 0, 1)), MSG.USERAUTH_FAILURE, name);
+        assert.equal(await client.authSigned("console", type, blob, (data) => k.sign(data, UP, 2)), MSG.USERAUTH_SUCCESS, name);
+      } finally {
+        socket.destroy();
+      }
+      await logged(new RegExp(`security key signature without user presence \\(touch\\) for certificate "id-${name}"`));
+      await logged(new RegExp(`login: user "console" key ${escape(type)} SHA256:\\S+, certificate "id-${name}"`));
+    }
   });
 
   test("a built-in key cannot be removed, only disabled; a disabled key is refused", async () => {

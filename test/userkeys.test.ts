@@ -10,7 +10,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes, sign as nodeSign } from "node:crypto";
+import { randomBytes, sign as nodeSign } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { createNodeProvider } from "../hosts/node/crypto_node.js";
 import { MSG } from "../modules/ssh/messages.js";
 import { SshWriter } from "../modules/ssh/wire.js";
 import { tcpClient } from "./helpers/client.js";
+import { UP, UV, skEcdsa, skEd25519, type SkKey } from "./helpers/sk.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { ensureTool, opensshOptions, run } from "./helpers/tools.js";
 
@@ -154,46 +155,7 @@ async function rsaFromOpenSsh(pem: string) {
 // ---------------------------------------------------------------------------------------------
 // FIDO security keys, made here from the key format (OpenSSH PROTOCOL.u2f)
 
-const sha256 = (d: Uint8Array) => createHash("sha256").update(d).digest();
-const APPLICATION = "ssh:";
-const UP = 0x01, UV = 0x04;
-
-interface SkKey {
-  type: string;
-  blob: Uint8Array;
-  /** The signature blob over `data` with these flags and counter. */
-  sign(data: Uint8Array, flags: number, counter: number): Uint8Array;
-}
-
-/** What the authenticator signs: SHA-256(application) || flags || counter || SHA-256(data). */
-function skMessage(data: Uint8Array, flags: number, counter: number): Uint8Array {
-  return new SshWriter().raw(sha256(Buffer.from(APPLICATION))).byte(flags).uint32(counter).raw(sha256(data)).bytes();
-}
-
-function skEd25519(): SkKey {
-  const seed = randomBytes(32);
-  const pub = node.ed25519Public(seed);
-  const type = "sk-ssh-ed25519@openssh.com";
-  return {
-    type,
-    blob: new SshWriter().text(type).string(pub).text(APPLICATION).bytes(),
-    sign: (data, flags, counter) => new SshWriter().text(type).string(node.ed25519Sign(seed, skMessage(data, flags, counter))).byte(flags).uint32(counter).bytes(),
-  };
-}
-
-function skEcdsa(): SkKey {
-  const pair = node.ecGenerate!("p256");
-  const type = "sk-ecdsa-sha2-nistp256@openssh.com";
-  return {
-    type,
-    blob: new SshWriter().text(type).text("nistp256").string(pair.publicKey).text(APPLICATION).bytes(),
-    sign: (data, flags, counter) => {
-      const rs = node.ecdsaSign!("p256", pair.privateKey, skMessage(data, flags, counter));
-      const inner = new SshWriter().mpint(rs.subarray(0, 32)).mpint(rs.subarray(32)).bytes();
-      return new SshWriter().text(type).string(inner).byte(flags).uint32(counter).bytes();
-    },
-  };
-}
+// (test/helpers/sk.ts)
 
 describe("FIDO security keys (sk-*), signatures made from PROTOCOL.u2f", () => {
   let srv: TestServer;
