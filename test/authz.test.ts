@@ -493,6 +493,37 @@ describe("ssh-copy-id -s: SFTP's .ssh/authorized_keys is the run-time keys", () 
   });
 });
 
+describe("the keys file SFTP shows (unit)", () => {
+  test("a whole new version: current lines skipped, new ones added, a changed line or a bad one changes nothing; admins only", async () => {
+    const { RuntimeKeys, keysFileOf } = await import("../modules/console/keys.js");
+    const { createNodeProvider } = await import("../hosts/node/crypto_node.js");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "essh-keysfile-"));
+    const [a, b, c] = ["a", "b", "c"].map((n) => pub(keygen(dir, n)));
+    let stored = "";
+    const logs: string[] = [];
+    const keys = new RuntimeKeys(createNodeProvider(), a + "\n", { read: () => stored, write: (t) => (stored = t) }, (l) => logs.push(l));
+    const file = keysFileOf(keys, (l) => logs.push(l));
+    const admin = { access: { principals: null, environment: [] }, remote: "test", user: "console" } as never;
+    const operator = { access: { principals: ["router"], environment: [] }, remote: "test", user: "router" } as never;
+    assert.equal(file.read(admin), a + "\n");
+    assert.equal(file.write(admin, file.read(admin) + b + "\n"), null);
+    assert.equal(stored, b + "\n", "the built-in line is not copied into the added keys");
+    // The same file again adds nothing; a known key with other options is refused, and so is the
+    // whole version (c is not added either).
+    assert.equal(file.write(admin, file.read(admin)), null);
+    assert.equal(stored, b + "\n");
+    assert.match(file.write(admin, file.read(admin) + `no-pty ${b}\n${c}\n`)!, /already there with other options: keys remove SHA256:\S+ first/);
+    assert.match(file.write(admin, file.read(admin) + `frobnicate ${c}\n`)!, /not added: unknown option "frobnicate"/);
+    assert.equal(stored, b + "\n");
+    assert.equal(file.mayWrite(operator), "only an admin may change the authorized keys");
+    assert.equal(file.write(operator, c + "\n"), "only an admin may change the authorized keys");
+    assert.equal(file.mayWrite(admin), null);
+    assert.equal(stored, b + "\n");
+  });
+});
+
 describe("per-source penalties and the audit log", () => {
   test("the table stays bounded under 10,000 distinct sources; a penalized source is refused, others are not", async () => {
     const { SourcePenalties, MAX_PENALTY_SOURCES, PENALTY_AUTHFAIL_S, PENALTY_MIN_S } = await import("../modules/ssh/penalty.js");
