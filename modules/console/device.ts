@@ -14,7 +14,7 @@ import { SshServer, type ServerLimits } from "../ssh/server.js";
 import { DeviceApps } from "./apps.js";
 import { SerialConsole } from "./console.js";
 import { consoleAuthPolicy } from "./policy.js";
-import { installKeys, type RuntimeKeys } from "./keys.js";
+import { installKeys, keysFileOf, type RuntimeKeys } from "./keys.js";
 import type { UartPort } from "./uart.js";
 
 /** The commands installFiles adds (cat with a file name reads the store, so cat is among them). */
@@ -68,7 +68,7 @@ export function createDevice(o: DeviceOptions): Device {
   }, { transferLength: o.transferLength });
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
-  installFiles(apps, files);
+  installFiles(apps, files, o.runtimeKeys ? keysFileOf(o.runtimeKeys, o.log) : undefined);
   apps.commands.infoSections.push(() => [clockLine(o.wallClock ? o.wallClock() : null, o.clockSource ? o.clockSource() : null)]);
   // File transfer and the flash store are the owner's (roles.ts).
   apps.commands.requireRole(FILE_COMMANDS, "admin");

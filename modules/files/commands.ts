@@ -5,7 +5,7 @@ import { catLoopback, fail, printAndExit } from "../console/commands.js";
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { joinPath, resolvePath, type Files } from "./files.js";
 import { scpCommand } from "./scp.js";
-import { sftpServer } from "./sftp.js";
+import { sftpServer, type KeysFile } from "./sftp.js";
 import { StoreError, TIME_SET_AFTER_S } from "./store.js";
 
 /** Bytes `cat NAME` reads per step (it writes only as fast as the channel takes). */
@@ -25,9 +25,10 @@ function guard(ctx: SessionContext, name: string, fn: () => SessionProgram): Ses
   }
 }
 
-export function installFiles(apps: DeviceApps, files: Files): void {
+/** `keysFile`: the authorized keys SFTP shows at .ssh/authorized_keys (ssh-copy-id -s). */
+export function installFiles(apps: DeviceApps, files: Files, keysFile?: KeysFile): void {
   const t = apps.commands;
-  apps.subsystems.set("sftp", (ctx) => sftpServer(ctx, files));
+  apps.subsystems.set("sftp", (ctx) => sftpServer(ctx, files, keysFile));
   t.register({ name: "scp", summary: "file copy (run by the scp client: scp -O ...)", run: (ctx, args) => scpCommand(ctx, args, files) });
   t.register({
     name: "ls",
