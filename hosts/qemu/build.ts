@@ -31,6 +31,7 @@ import { mlkemInclude } from "./mlkem.js";
 import { buildNet } from "./net/build.js";
 import { sodiumComponent } from "./sodium.js";
 import { ensurePackages, ensureToolchain } from "./sources.js";
+import { xsDataViewLikeTheSdk } from "./xs-host/build.js";
 
 const run = promisify(execFile);
 
@@ -112,7 +113,7 @@ function xsComponent(lean = false): Component {
   const sources = readdirSync(join(xs, "sources"))
     .filter((f) => f.endsWith(".c") && !skip.has(f))
     .sort()
-    .map((f) => join(xs, "sources", f));
+    .map((f) => (f === "xsDataView.c" ? xsDataViewLikeTheSdk(xs, join(outDir, "xs-fixed")) : join(xs, "sources", f)));
   if (lean) sources.push(leanDefaults(xs));
   return { name: lean ? "xs-lean" : "xs", sources, cflags: ["-w"] };
 }
@@ -166,11 +167,14 @@ function depsOf(depFile: string): string[] | undefined {
     .map((p) => p.replace(/\\ /g, " "));
 }
 
-function upToDate(obj: string, depFile: string): boolean {
+function upToDate(obj: string, depFile: string, source?: string): boolean {
   const t = mtime(obj);
   if (t < 0) return false;
   const deps = depsOf(depFile);
   if (!deps) return false;
+  // An object made from another file of the same name (a generated copy in place of a package's
+  // file, or the other way round) is not this source's.
+  if (source !== undefined && !deps.includes(source)) return false;
   return deps.every((d) => {
     const m = mtime(d);
     return m >= 0 && m <= t;
@@ -256,7 +260,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       const obj = join(dir, `${base}.o`);
       const dep = join(dir, `${base}.d`);
       objects.push(obj);
-      if (upToDate(obj, dep)) cachedCount++;
+      if (upToDate(obj, dep, source)) cachedCount++;
       else jobs.push({ source, obj, dep, args: [...flags, "-MMD", "-MF", dep, "-c", source, "-o", obj] });
     }
   }
