@@ -116,6 +116,30 @@ describe("UART output fan-out", () => {
     assert.match(bridge.describe().join("\n"), new RegExp(`stalled@test, lost ${lost} bytes of output`));
   });
 
+  test("while nobody is attached the ring is the scrollback alone; the first session grows it, keeping the bytes", () => {
+    const uart = new FakeUart();
+    const bridge = new UartBridge(uart, 8);
+    assert.equal(bridge.output.capacity, 8);
+    uart.emit(Buffer.from("0123456789abc"));
+    const s = session("s");
+    s.program = bridge.attach(s.ctx, { readOnly: false });
+    s.program.start!();
+    assert.equal(bridge.output.capacity, 8 + SESSION_OUTPUT_QUEUE);
+    assert.equal(s.bytes.toString(), "56789abc");
+    s.room = 0;
+    const more = randomBytes(1000);
+    uart.emit(more);
+    s.room = Infinity;
+    s.program.writable!();
+    assert.deepEqual(s.bytes.subarray(8), more);
+    s.program.closed!();
+    assert.equal(bridge.output.capacity, 8, "back to the scrollback when the last session leaves");
+    const late = session("late");
+    late.program = bridge.attach(late.ctx, { readOnly: true });
+    late.program.start!();
+    assert.deepEqual(late.bytes, more.subarray(more.length - 8));
+  });
+
   test("a session attaching later gets the scrollback, then live output", () => {
     const uart = new FakeUart();
     const bridge = new UartBridge(uart, 8);

@@ -38,12 +38,32 @@ export interface AttachOptions {
 /** The UART's output, written once: a ring of the newest `capacity` bytes with absolute positions
  * (bytes since the bridge started), read by each session at its own position. */
 export class SharedOutput {
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array;
   /** Position after the newest byte. */
   end = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(public capacity: number) {
     this.buf = new Uint8Array(capacity);
+  }
+
+  /** A ring of another size with the newest bytes it can hold, at the same positions (rare: when
+   * the first session attaches or the last one leaves). */
+  resize(capacity: number): void {
+    if (capacity === this.capacity) return;
+    const next = new Uint8Array(capacity);
+    const from = Math.max(this.start, this.end - capacity);
+    for (let pos = from; pos < this.end; ) {
+      const seg = this.segment(pos);
+      for (let i = 0; i < seg.length; ) {
+        const at = (pos + i) % capacity;
+        const n = Math.min(seg.length - i, capacity - at);
+        next.set(seg.subarray(i, i + n), at);
+        i += n;
+      }
+      pos += seg.length;
+    }
+    this.buf = next;
+    this.capacity = capacity;
   }
 
   /** The oldest position still held. */
@@ -90,8 +110,10 @@ export class UartBridge implements UartListener {
   /** Most input bytes any one session had waiting for the UART (bounded by its channel window). */
   maxHeldInput = 0;
 
+  /** The ring holds the scrollback alone while nobody is attached (idle memory), and the sessions'
+   * lag besides while anyone is. */
   constructor(readonly port: UartPort, readonly scrollbackBytes = DEFAULT_SCROLLBACK) {
-    this.output = new SharedOutput(Math.max(0, scrollbackBytes) + SESSION_OUTPUT_QUEUE);
+    this.output = new SharedOutput(Math.max(1, scrollbackBytes));
     port.listener = this;
   }
 
@@ -151,12 +173,16 @@ export class UartBridge implements UartListener {
   }
 
   added(a: Attachment): void {
+    if (this.attached.length === 0) this.output.resize(Math.max(0, this.scrollbackBytes) + SESSION_OUTPUT_QUEUE);
     this.attached.push(a);
   }
 
   removed(a: Attachment): void {
     const i = this.attached.indexOf(a);
-    if (i >= 0) this.attached.splice(i, 1);
+    if (i >= 0) {
+      this.attached.splice(i, 1);
+      if (this.attached.length === 0) this.output.resize(Math.max(1, this.scrollbackBytes));
+    }
     const w = this.waiting.indexOf(a);
     if (w >= 0) this.waiting.splice(w, 1);
   }
