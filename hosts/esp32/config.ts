@@ -22,7 +22,7 @@ export interface Esp32Config {
 }
 
 /** Defaults when the manifest says nothing: an ESP32 DevKitC's UART2 on its usual pins. */
-const DEFAULTS = { hostname: "esp-ssh-console", sshPort: 22, uartPort: 2, uartTx: 17, uartRx: 16, uartBaud: 115200 };
+const DEFAULTS = Object.freeze({ hostname: "esp-ssh-console", sshPort: 22, uartPort: 2, uartTx: 17, uartRx: 16, uartBaud: 115200 });
 
 function text(name: string, fallback: string): string {
   const v = config[name];
