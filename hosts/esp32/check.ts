@@ -12,7 +12,10 @@
 //    (tools/mcconfig.js filterPreload: wildcards select JavaScript modules only, so each TypeScript
 //    module must be named; an entry that selects nothing fails), and
 //    their code does what Moddable's preload allows (preload-check.ts: no RegExp made while a module
-//    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties).
+//    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties,
+//    no assignment over a frozen built-in prototype's property), and nothing xsl would warn about
+//    (checkAliases: module-level objects not frozen, module-level lets, parameters captured by table
+//    entries' methods; each would stay in RAM as an alias, and npm run check:moddable fails on them).
 // 4. certs/authorized_keys parses and holds no private key.
 // 5. C: the native hooks (modules/crypto/native_crypto.c) and hosts/esp32/*.c compile with -Wall
 //    -Wextra -Werror for a 32-bit target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32, else
@@ -36,7 +39,7 @@ import ts from "typescript";
 import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
 import { MBEDTLS_DEFINES, mbedtls } from "../qemu/mbedtls.js";
 import { mlkemInclude } from "../qemu/mlkem.js";
-import { checkPreload, sdkPreloadFilter } from "./preload-check.js";
+import { checkAliases, checkPreload, sdkPreloadFilter } from "./preload-check.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -184,7 +187,9 @@ async function preload(): Promise<string> {
   const missing = names.filter((n) => !selected.has(n));
   if (missing.length > 0) throw new Error(`manifest_app.json: not preloaded (name each module in "preload"): ${missing.join(", ")}`);
   const files = [...moduleFiles.values()].flat();
-  const problems = checkPreload(files, { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } });
+  const resolution = { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } };
+  // What breaks under preload, then what xsl would warn about (RAM aliases; check:moddable fails on those).
+  const problems = [...checkPreload(files, resolution), ...checkAliases(files, resolution)];
   if (problems.length > 0) {
     const e = new Error(`${problems.length} problem(s)`) as Error & { stdout: string };
     e.stdout = problems.map((p) => `  ${p.file.slice(root.length + 1)}:${p.line}: ${p.message}`).join("\n");
