@@ -8,8 +8,9 @@
 //    xsid, xsl, mcrez) are built when missing (`make` in build/makefiles/lin; glib comes with Debian's
 //    libgtk-3-dev, installed with apt-get when missing) and put on PATH after node_modules/.bin, whose
 //    tsc must be TypeScript >= 6 (mcconfig writes target/lib es2025; 5.x rejects it: TS6046).
-// 2. One step per target (STEPS below). An ESP32 step runs the README's mcconfig line for a release
-//    build, `mcconfig -m -p esp32[/<chip>] [manifest] ssid=... password=...`, with -o into a build
+// 2. One step per target (STEPS below). An ESP32 step runs the README's mcconfig line as a release
+//    build, `mcconfig -m -p esp32[/<chip>] [manifest] ssid=... password=...` (and once as the debug
+//    build, -d, as the README's first line says), with -o into a build
 //    folder of its own (build/moddable/<step>/, so runs never collide with another build in the same
 //    SDK checkout). ESP-IDF is absent here: IDF_PATH points at a throw-away git repository with an
 //    annotated tag v6.0 and a stub idf.py, so mcconfig's version check prints "Using recommended
@@ -198,8 +199,9 @@ async function fakeIdfPath(env: NodeJS.ProcessEnv): Promise<string> {
 /** Where mcconfig stops when ESP-IDF is absent: the cross compiler or the stub idf.py. */
 const IDF_STOP = /(xtensa-esp32[a-z0-9]*-elf-gcc|riscv32-esp-elf-gcc|xtensa-esp-elf-gcc)[^\n]*(No such file|not found)|idf\.py: ESP-IDF is not installed here/;
 
-/** The README's release build for one ESP32 chip and manifest (see "Build and flash"). */
-export function esp32Step(name: string, platform: string, manifest: string, extra: string[] = []): Step {
+/** The README's build for one ESP32 chip and manifest (see "Build and flash"): a release build, or
+ * with debug the `-d` build that connects to xsbug. */
+export function esp32Step(name: string, platform: string, manifest: string, extra: string[] = [], debug = false): Step {
   return {
     name,
     async run(ctx) {
@@ -207,14 +209,15 @@ export function esp32Step(name: string, platform: string, manifest: string, extr
       const problems: string[] = [];
       const idf = await fakeIdfPath(ctx.env);
       const env = { ...ctx.env, IDF_PATH: idf, PATH: [join(idf, "tools"), ctx.env.PATH].join(delimiter) };
-      const shown = ["-m", "-p", platform, ...(manifest === "manifest.json" ? [] : [`./${manifest}`]), ...WIFI_ARGS, ...extra];
-      const args = [...shown.slice(0, 3), "-o", ctx.outDir, ...shown.slice(3)];
+      const shown = [...(debug ? ["-d"] : []), "-m", "-p", platform, ...(manifest === "manifest.json" ? [] : [`./${manifest}`]), ...WIFI_ARGS, ...extra];
+      const at = shown.indexOf(platform) + 1;
+      const args = [...shown.slice(0, at), "-o", ctx.outDir, ...shown.slice(at)];
       ctx.log(`mcconfig ${args.join(" ")}`);
       const mc = await runTool("mcconfig", args, { env, timeoutMs: TARGET_TIMEOUT_MS });
       const chip = platform.split("/")[1] ?? "esp32";
       const buildName = JSON.parse(readFileSync(join(ctx.root, manifest), "utf8")).build?.NAME as string;
-      // mcconfig's build folder (tools/mcmanifest.js): <-o>/tmp/esp32/<subplatform>/release/<build.NAME>.
-      const tmpDir = join(ctx.outDir, "tmp/esp32", platform.includes("/") ? chip : "", "release", buildName);
+      // mcconfig's build folder (tools/mcmanifest.js): <-o>/tmp/esp32/<subplatform>/<release|debug>/<build.NAME>.
+      const tmpDir = join(ctx.outDir, "tmp/esp32", platform.includes("/") ? chip : "", debug ? "debug" : "release", buildName);
       if (!mc.output.includes(`Using recommended ESP-IDF ${IDF_VERSION.slice(1)}`)) problems.push(`mcconfig did not print "Using recommended ESP-IDF ${IDF_VERSION.slice(1)}"`);
       problems.push(...toolErrors(mc.output).map((l) => `mcconfig: ${l}`));
       if (mc.code === 0) problems.push("mcconfig succeeded, which it cannot without ESP-IDF: is a real IDF_PATH leaking in?");
@@ -251,6 +254,8 @@ export const STEPS: Step[] = [
   esp32Step("esp32c3", "esp32/esp32c3", "manifest.json", ["uart_port=1", "uart_tx=4", "uart_rx=5"]),
   esp32Step("esp32s3", "esp32/esp32s3", "manifest.json"),
   esp32Step("littlefs", "esp32", "manifest_littlefs.json"),
+  // The README's first line as it is (-d: the debug build that connects to xsbug).
+  esp32Step("esp32-debug", "esp32", "manifest.json", [], true),
 ];
 
 // ---------------------------------------------------------------------------------------------
