@@ -3,6 +3,7 @@
 // MODDABLE= an SDK checkout (8.2.3 is the one the firmware is written for).
 //
 //   MODDABLE=/path/to/moddable npm run check:moddable [-- step ...]   (no step named: all of them)
+//   CHECK_MODDABLE_OUT=<dir>: build under <dir>/<step> instead of build/moddable/<step>
 //
 // 1. The SDK: $MODDABLE must be a Moddable SDK checkout. Its Linux command-line tools (mcconfig, xsc,
 //    xsid, xsl, mcrez) are built when missing (`make` in build/makefiles/lin; glib comes with Debian's
@@ -344,10 +345,12 @@ async function main(): Promise<number> {
   const unknown = wanted.filter((w) => !STEPS.some((s) => s.name === w));
   if (unknown.length > 0) throw new Error(`no step named ${unknown.join(", ")} (steps: ${STEPS.map((s) => s.name).join(", ")})`);
   const steps = wanted.length > 0 ? STEPS.filter((s) => wanted.includes(s.name)) : STEPS;
+  // CHECK_MODDABLE_OUT: another build root (two runs at once, each with some of the steps).
+  const outRoot = resolve(process.env.CHECK_MODDABLE_OUT ?? join(root, "build/moddable"));
   const results: StepResult[] = [];
   try {
     for (const step of steps) {
-      const outDir = join(root, "build/moddable", step.name);
+      const outDir = join(outRoot, step.name);
       rmSync(outDir, { recursive: true, force: true });
       mkdirSync(outDir, { recursive: true });
       console.log(`---- ${step.name}`);
@@ -376,10 +379,10 @@ async function main(): Promise<number> {
   const unexpected = results.reduce((n, r) => n + (r.warnings?.filter((w) => !w.expectedBy).length ?? 0), 0);
   console.log(`xsl warnings: ${total} in all, ${unexpected} not expected; expected list: ${expected.size} entr${expected.size === 1 ? "y" : "ies"}${stale.length ? `, ${stale.length} stale` : ""}`);
   for (const k of stale) console.log(`FAIL stale xslExpectedWarnings entry (no step printed it; remove it): ${k}`);
-  mkdirSync(join(root, "build"), { recursive: true });
-  const json = join(root, "build/check-moddable.json");
+  const json = join(outRoot, "..", wanted.length > 0 ? `check-moddable-${wanted.join("-")}.json` : "check-moddable.json");
+  mkdirSync(dirname(json), { recursive: true });
   writeFileSync(json, JSON.stringify({ moddable, sdk: await sdkVersion(moddable, env), date: new Date().toISOString(), results, stale }, null, 2) + "\n");
-  console.log(`written: ${json.slice(root.length + 1)}`);
+  console.log(`written: ${json.startsWith(root) ? json.slice(root.length + 1) : json}`);
   const failed = results.filter((r) => r.problems.length > 0).map((r) => r.name);
   if (failed.length > 0 || stale.length > 0) {
     console.log(`check:moddable: FAILED (${[...failed, ...(stale.length ? ["stale expected warnings"] : [])].join(", ")})`);
