@@ -31,7 +31,7 @@ export interface Esp32Config {
 }
 
 /** Defaults when the manifest says nothing: an ESP32 DevKitC's UART2 on its usual pins. */
-const DEFAULTS = { hostname: "esp-ssh-console", sshPort: 22, uartPort: 2, uartTx: 17, uartRx: 16, uartBaud: 115200, sntpServers: "0.pool.ntp.org,1.pool.ntp.org,2.pool.ntp.org" };
+const DEFAULTS = Object.freeze({ hostname: "esp-ssh-console", sshPort: 22, uartPort: 2, uartTx: 17, uartRx: 16, uartBaud: 115200, sntpServers: "0.pool.ntp.org,1.pool.ntp.org,2.pool.ntp.org" });
 
 function text(name: string, fallback: string): string {
   const v = config[name];

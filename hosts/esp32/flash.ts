@@ -38,9 +38,7 @@ export const LITTLEFS_MAX_OPEN_FILES = 8;
 /** Bytes moved per File.read/File.write call: each read allocates an ArrayBuffer this big at most. */
 export const FLASH_PIECE = 2048;
 
-/** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
- * preloaded into flash, a source flash writes should not read from). */
-let zeros: Uint8Array | null = null;
+/** Bytes of the zeros written over gaps (ModdableFlashStore.zeros()). */
 const ZERO_PIECE = 512;
 
 /** The file module's errors as StoreError codes (see the header for where the messages come from). */
@@ -85,6 +83,10 @@ export class ModdableFlashStore implements FlashStore {
   private tempCounter = 0;
   /** Keeps the file system mounted (see the header). */
   private readonly mountPin: Iterator;
+  /** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
+   * preloaded into flash, a source flash writes should not read from), and kept here rather than in a
+   * module-level `let`, which xsl would keep in RAM as an alias. */
+  private zeroPiece: Uint8Array | null = null;
 
   /** root: config.file.root ("/mod/" on SPIFFS, "/" on LittleFS), ending with "/". */
   constructor(private readonly root: string, readonly directories: boolean, clock?: () => number | null) {
@@ -101,6 +103,11 @@ export class ModdableFlashStore implements FlashStore {
       // One of SPIFFS's descriptors stays free for truncate's copy.
       this.maxOpenFiles = SPIFFS_MAX_OPEN_FILES - 1;
     }
+  }
+
+  /** ZERO_PIECE zero bytes (never written to), shared by the store's handles. */
+  zeros(): Uint8Array {
+    return (this.zeroPiece ??= new Uint8Array(ZERO_PIECE));
   }
 
   /** The file module's path for a store path. */
@@ -329,7 +336,7 @@ class ModdableFileHandle implements FileHandle {
 
   /** Writes zeros over [from, to). */
   private fill(f: File, from: number, to: number): void {
-    const z = (zeros ??= new Uint8Array(ZERO_PIECE));
+    const z = this.store.zeros();
     for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
       f.write(asBuffer(to - at >= ZERO_PIECE ? z : z.subarray(0, to - at)));

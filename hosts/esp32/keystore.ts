@@ -23,11 +23,11 @@ import { utf8Decode } from "../../modules/ssh/wire.js";
 /** NVS namespace and keys (15 characters at most each). */
 export const PREF_DOMAIN = "sshconsole";
 /** NVS keys of the host keys, by type ("hostkey" is the one boards have had from the start). */
-const PREF_HOST_KEYS: Record<HostKeyKind["type"], string> = {
+const PREF_HOST_KEYS: Readonly<Record<HostKeyKind["type"], string>> = Object.freeze({
   "ssh-ed25519": "hostkey",
   "ecdsa-sha2-nistp256": "hostkey_ecdsa",
   "ssh-rsa": "hostkey_rsa",
-};
+});
 const PREF_PASSWORD = "pwhash";
 /** The data resource mcconfig builds from certs/authorized_keys. */
 export const AUTHORIZED_KEYS_RESOURCE = "authorized_keys";

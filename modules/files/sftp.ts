@@ -82,17 +82,17 @@ const ATTR_SIZE = 1, ATTR_UIDGID = 2, ATTR_PERMISSIONS = 4, ATTR_ACMODTIME = 8, 
 const S_IFREG = 0o100000, S_IFDIR = 0o040000;
 
 /** Extensions announced in VERSION (name, version). */
-const EXTENSIONS: readonly (readonly [string, string])[] = [
-  ["posix-rename@openssh.com", "1"],
-  ["statvfs@openssh.com", "2"],
-  ["fsync@openssh.com", "1"],
-  ["limits@openssh.com", "1"],
-  ["expand-path@openssh.com", "1"],
-];
+const EXTENSIONS: readonly (readonly [string, string])[] = Object.freeze([
+  Object.freeze(["posix-rename@openssh.com", "1"] as const),
+  Object.freeze(["statvfs@openssh.com", "2"] as const),
+  Object.freeze(["fsync@openssh.com", "1"] as const),
+  Object.freeze(["limits@openssh.com", "1"] as const),
+  Object.freeze(["expand-path@openssh.com", "1"] as const),
+]);
 
 const FLAT_MESSAGE = "this flash store is flat (no directories)";
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: readonly string[] = Object.freeze(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]);
 
 /**
  * An upload that may keep the old file's content without copying it up front: `ranges` lists what the

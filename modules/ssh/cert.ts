@@ -38,7 +38,7 @@ export const SSH_CERT_TYPE_USER = 1;
 /** Principals in one certificate we look at. */
 export const MAX_CERT_PRINCIPALS = 256;
 /** Critical options we enforce; any other refuses the certificate (PROTOCOL.certkeys). */
-const KNOWN_CRITICAL: readonly string[] = ["force-command", "source-address", "verify-required"];
+const KNOWN_CRITICAL: readonly string[] = Object.freeze(["force-command", "source-address", "verify-required"]);
 
 export interface Certificate {
   /** The key inside, as a plain public key blob ("ssh-ed25519" + key, ...). */

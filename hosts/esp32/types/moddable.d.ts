@@ -227,15 +227,3 @@ declare module "mdns" {
     // close() exists in mdns.js but not in the SDK's typings/mdns.d.ts: network.ts casts for it.
   }
 }
-
-declare module "ota" {
-  /** Moddable's ESP32 OTA (build/devices/esp32/modules/ota): the constructor calls esp_ota_begin on
-   * the next update partition (erasing as it goes: OTA_WITH_SEQUENTIAL_WRITES), write() appends,
-   * cancel() ends without switching, complete() runs esp_ota_end and esp_ota_set_boot_partition. */
-  export default class OTA {
-    constructor();
-    write(data: ArrayBuffer | ArrayBufferView): void;
-    cancel(): void;
-    complete(): void;
-  }
-}
