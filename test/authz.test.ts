@@ -433,6 +433,97 @@ describe("keys at run time: the keys command and ssh-copy-id", () => {
   });
 });
 
+describe("ssh-copy-id -s: SFTP's .ssh/authorized_keys is the run-time keys", () => {
+  let srv: TestServer;
+  const PASSWORD = "copy-id-s-test-password";
+  before(async () => {
+    ensureTool("ssh-copy-id", "openssh-client");
+    srv = await startTestServer({ password: PASSWORD });
+  });
+  after(async () => {
+    await srv?.close();
+  });
+  const sftp = (key: string, batch: string) =>
+    run("sftp", ["-P", String(srv.port), ...opensshOptions(key), "-b", "-", TARGET], { timeoutMs: RUN_MS, input: batch });
+  const ssh = (key: string, command: string, input?: string) =>
+    run("ssh", ["-p", String(srv.port), ...opensshOptions(key), TARGET, command], { timeoutMs: RUN_MS, input });
+
+  test("ssh-copy-id -s (get the file, append, put it back whole, chmod) adds the key, which then logs in", async () => {
+    const home = join(srv.dir, "home-s");
+    execFileSync("mkdir", ["-p", join(home, ".ssh")]);
+    const askpass = join(srv.dir, "askpass-s.sh");
+    writeFileSync(askpass, `#!/bin/sh\necho '${PASSWORD}'\n`, { mode: 0o700 });
+    const copied = keygen(srv.dir, "copied-s");
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" };
+    delete env.SSH_AUTH_SOCK;
+    const r = await run("ssh-copy-id", ["-s", "-i", copied, "-p", String(srv.port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no", TARGET], { timeoutMs: 60_000, env });
+    assert.equal(r.code, 0, r.stderr + r.stdout.toString() + srv.logs.slice(-6).join("\n"));
+    assert.match(r.stdout.toString() + r.stderr, /Number of key\(s\) added: 1/);
+    assert.ok(srv.logs.some((l) => /sftp: \.ssh\/authorized_keys written by user "console": added SHA256:\S+ ssh-ed25519 copied-s/.test(l)), srv.logs.slice(-6).join("\n"));
+    const login = await ssh(copied, "echo in");
+    assert.equal(login.code, 0, login.stderr);
+    // The file on the host holds the client's key and the new one, once each.
+    const text = readFileSync(join(srv.dir, "authorized_keys"), "utf8");
+    assert.equal(text.split("\n").filter((l) => l.includes(pub(srv.clientKey).split(" ")[1])).length, 1, text);
+    assert.equal(text.split("\n").filter((l) => l.includes(pub(copied).split(" ")[1])).length, 1, text);
+  });
+
+  test("sftp: the file reads back; a bad line changes nothing (the status says why); it cannot be removed; non-admins get no sftp", async () => {
+    const local = join(srv.dir, "ak-local");
+    const got = await sftp(srv.clientKey, `get .ssh/authorized_keys ${local}\nls -l .ssh\n`);
+    assert.equal(got.code, 0, got.stderr);
+    assert.match(got.stdout.toString(), /authorized_keys/);
+    const before = readFileSync(local, "utf8");
+    assert.ok(before.includes(pub(srv.clientKey).split(" ")[1]), before);
+    const bad = keygen(srv.dir, "bad-s");
+    writeFileSync(local, before + `frobnicate ${pub(bad)}\n`);
+    const put = await sftp(srv.clientKey, `put ${local} .ssh/authorized_keys\n`);
+    assert.notEqual(put.code, 0);
+    assert.match(put.stderr, /\.ssh\/authorized_keys not changed: SHA256:\S+ not added: unknown option "frobnicate"/);
+    assert.equal(readFileSync(join(srv.dir, "authorized_keys"), "utf8").includes("frobnicate"), false);
+    const rm = await sftp(srv.clientKey, "rm .ssh/authorized_keys\n");
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /holds the authorized keys: it cannot be removed/);
+    // An operator (a key line capped with SERIAL_ROLE) does not get the sftp subsystem at all.
+    const op = keygen(srv.dir, "operator-s");
+    assert.equal((await ssh(srv.clientKey, "keys add", `environment="SERIAL_ROLE=operator" ${pub(op)}\n`)).code, 0);
+    const denied = await sftp(op, `get .ssh/authorized_keys ${local}-op\n`);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /subsystem request failed|Connection closed/);
+  });
+});
+
+describe("the keys file SFTP shows (unit)", () => {
+  test("a whole new version: current lines skipped, new ones added, a changed line or a bad one changes nothing; admins only", async () => {
+    const { RuntimeKeys, keysFileOf } = await import("../modules/console/keys.js");
+    const { createNodeProvider } = await import("../hosts/node/crypto_node.js");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "essh-keysfile-"));
+    const [a, b, c] = ["a", "b", "c"].map((n) => pub(keygen(dir, n)));
+    let stored = "";
+    const logs: string[] = [];
+    const keys = new RuntimeKeys(createNodeProvider(), a + "\n", { read: () => stored, write: (t) => (stored = t) }, (l) => logs.push(l));
+    const file = keysFileOf(keys, (l) => logs.push(l));
+    const admin = { access: { principals: null, environment: [] }, remote: "test", user: "console" } as never;
+    const operator = { access: { principals: ["router"], environment: [] }, remote: "test", user: "router" } as never;
+    assert.equal(file.read(admin), a + "\n");
+    assert.equal(file.write(admin, file.read(admin) + b + "\n"), null);
+    assert.equal(stored, b + "\n", "the built-in line is not copied into the added keys");
+    // The same file again adds nothing; a known key with other options is refused, and so is the
+    // whole version (c is not added either).
+    assert.equal(file.write(admin, file.read(admin)), null);
+    assert.equal(stored, b + "\n");
+    assert.match(file.write(admin, file.read(admin) + `no-pty ${b}\n${c}\n`)!, /already there with other options: keys remove SHA256:\S+ first/);
+    assert.match(file.write(admin, file.read(admin) + `frobnicate ${c}\n`)!, /not added: unknown option "frobnicate"/);
+    assert.equal(stored, b + "\n");
+    assert.equal(file.mayWrite(operator), "only an admin may change the authorized keys");
+    assert.equal(file.write(operator, c + "\n"), "only an admin may change the authorized keys");
+    assert.equal(file.mayWrite(admin), null);
+    assert.equal(stored, b + "\n");
+  });
+});
+
 describe("per-source penalties and the audit log", () => {
   test("the table stays bounded under 10,000 distinct sources; a penalized source is refused, others are not", async () => {
     const { SourcePenalties, MAX_PENALTY_SOURCES, PENALTY_AUTHFAIL_S, PENALTY_MIN_S } = await import("../modules/ssh/penalty.js");

@@ -88,6 +88,8 @@ describe("CLI (main.ts)", () => {
     const r = await exec(conn, "info");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /^esp-ssh-console \d+\.\d+\.\d+$/m);
+    // The node host's clock is the system's, always set.
+    assert.match(r.stdout.toString(), /^clock: set \(system\) 20\d\d-\d\d-\d\d \d\d:\d\d UTC$/m);
     const shown = /^host key: (SHA256:\S+) \(ED25519\)$/m.exec(r.stdout.toString());
     assert.ok(shown, r.stdout.toString());
     assert.equal(shown[1], first.fingerprint);

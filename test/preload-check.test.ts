@@ -6,15 +6,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkPreload, sdkPreloadFilter } from "../hosts/esp32/preload-check.js";
+import { checkAliases, checkPreload, sdkPreloadFilter } from "../hosts/esp32/preload-check.js";
 import { tempDir } from "./helpers/tools.js";
 
-function check(source: string): { line: number; message: string }[] {
+function check(source: string, checker = checkPreload): { line: number; message: string }[] {
   const dir = tempDir("preload-");
   try {
     const file = join(dir.path, "m.ts");
     writeFileSync(file, source);
-    return checkPreload([file]).map(({ line, message }) => ({ line, message }));
+    return checker([file]).map(({ line, message }) => ({ line, message }));
   } finally {
     dir.cleanup();
   }
@@ -94,4 +94,39 @@ test("the SDK's preload filter: wildcards select JavaScript modules only, names 
   const r = sdkPreloadFilter(["main", "modules/ssh/*", "lib/*", "modules/ssh/kex/ecdh", "gone"], modules);
   assert.deepEqual([...r.selected].sort(), ["lib/helper", "main", "modules/ssh/kex/ecdh"]);
   assert.deepEqual(r.unmatched, ["modules/ssh/*", "gone"]);
+});
+
+// What xsl warns about (each a RAM alias): check:moddable sees the real warnings, checkAliases finds
+// the same patterns on the TypeScript so that npm test keeps them at zero.
+test("aliases: module-level writable objects and bindings, as xsl warns about them", () => {
+  const problems = check(
+    [
+      "let counter = 0;", // 1: no const
+      "const LIST = [1, 2];", // 2: not frozen
+      "export const LIMITS: { n: number } = { n: 1 };", // 3: not frozen (typed)
+      "const PAIRS = Object.freeze([['a', '1'], Object.freeze(['b', '2'])]);", // 4: PAIRS[0] not frozen
+      "const OK = Object.freeze({ a: 1, b: Object.freeze([1]), f() { return 1; } });",
+      "const NAMES = Object.freeze({ x: 'y' } as const);",
+      "/** Connection count, kept between calls. preload: RAM alias (state of the module) */",
+      "let kept = 0;",
+      "function entry(name: string, size: number) {", // 9: name captured by the method
+      "  const bytes = size;",
+      "  return Object.freeze({ name, describe() { return `${name} ${bytes}`; } });",
+      "}",
+      "function fine(label: string) {",
+      "  const l = label;",
+      "  return Object.freeze({ label, describe: () => l });",
+      "}",
+      "export const TABLE = Object.freeze({ a: entry('a', 1), b: fine('b') });",
+      "export function later(v: number) { return [v]; }",
+      "export class K { static readonly DEFAULTS = { a: 1 }; static readonly FROZEN = Object.freeze({ a: 1 }); }", // 19
+      "export function use() { counter++; kept++; return LIST.length + LIMITS.n + PAIRS.length + OK.a + NAMES.x.length + later(1).length; }",
+    ].join("\n"),
+    checkAliases,
+  ).sort((a, b) => a.line - b.line);
+  assert.deepEqual(problems.map((p) => p.line), [1, 2, 3, 4, 9, 19], JSON.stringify(problems, null, 1));
+  assert.match(problems[0]!.message, /counter: a module-level let.*no const/);
+  assert.match(problems[3]!.message, /PAIRS\[0\].*not frozen/);
+  assert.match(problems[4]!.message, /entry\(\): parameter name is captured/);
+  assert.match(problems[5]!.message, /K\.DEFAULTS/);
 });

@@ -10,7 +10,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes, sign as nodeSign } from "node:crypto";
+import { randomBytes, sign as nodeSign } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { createNodeProvider } from "../hosts/node/crypto_node.js";
 import { MSG } from "../modules/ssh/messages.js";
 import { SshWriter } from "../modules/ssh/wire.js";
 import { tcpClient } from "./helpers/client.js";
+import { UP, UV, skEcdsa, skEd25519, type SkKey } from "./helpers/sk.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { ensureTool, opensshOptions, run } from "./helpers/tools.js";
 
@@ -154,46 +155,7 @@ async function rsaFromOpenSsh(pem: string) {
 // ---------------------------------------------------------------------------------------------
 // FIDO security keys, made here from the key format (OpenSSH PROTOCOL.u2f)
 
-const sha256 = (d: Uint8Array) => createHash("sha256").update(d).digest();
-const APPLICATION = "ssh:";
-const UP = 0x01, UV = 0x04;
-
-interface SkKey {
-  type: string;
-  blob: Uint8Array;
-  /** The signature blob over `data` with these flags and counter. */
-  sign(data: Uint8Array, flags: number, counter: number): Uint8Array;
-}
-
-/** What the authenticator signs: SHA-256(application) || flags || counter || SHA-256(data). */
-function skMessage(data: Uint8Array, flags: number, counter: number): Uint8Array {
-  return new SshWriter().raw(sha256(Buffer.from(APPLICATION))).byte(flags).uint32(counter).raw(sha256(data)).bytes();
-}
-
-function skEd25519(): SkKey {
-  const seed = randomBytes(32);
-  const pub = node.ed25519Public(seed);
-  const type = "sk-ssh-ed25519@openssh.com";
-  return {
-    type,
-    blob: new SshWriter().text(type).string(pub).text(APPLICATION).bytes(),
-    sign: (data, flags, counter) => new SshWriter().text(type).string(node.ed25519Sign(seed, skMessage(data, flags, counter))).byte(flags).uint32(counter).bytes(),
-  };
-}
-
-function skEcdsa(): SkKey {
-  const pair = node.ecGenerate!("p256");
-  const type = "sk-ecdsa-sha2-nistp256@openssh.com";
-  return {
-    type,
-    blob: new SshWriter().text(type).text("nistp256").string(pair.publicKey).text(APPLICATION).bytes(),
-    sign: (data, flags, counter) => {
-      const rs = node.ecdsaSign!("p256", pair.privateKey, skMessage(data, flags, counter));
-      const inner = new SshWriter().mpint(rs.subarray(0, 32)).mpint(rs.subarray(32)).bytes();
-      return new SshWriter().text(type).string(inner).byte(flags).uint32(counter).bytes();
-    },
-  };
-}
+// (test/helpers/sk.ts)
 
 describe("FIDO security keys (sk-*), signatures made from PROTOCOL.u2f", () => {
   let srv: TestServer;
@@ -250,4 +212,83 @@ describe("FIDO security keys (sk-*), signatures made from PROTOCOL.u2f", () => {
       assert.ok(srv.logs.some((l) => /signature does not verify/.test(l)), srv.logs.join("\n"));
     });
   }
+});
+
+describe("FIDO security key certificates (sk-*-cert-v01), the certificate made by ssh-keygen -s", () => {
+  let srv: TestServer;
+  let ca = "", caNoTouch = "";
+  const keys = { ed: skEd25519(), ec: skEcdsa() };
+  /** A certificate of `k` signed by `caKey` with ssh-keygen -s; its blob. */
+  const certify = (k: SkKey, name: string, caKey: string, args: string[]) => {
+    const file = join(srv.dir, name);
+    writeFileSync(file + ".pub", `${k.type} ${Buffer.from(k.blob).toString("base64")} ${name}\n`);
+    execFileSync("ssh-keygen", ["-q", "-s", caKey, "-I", `id-${name}`, "-n", "console", "-V", "-5m:+1h", ...args, file + ".pub"], { timeout: 30_000 });
+    const [type, b64] = readFileSync(file + "-cert.pub", "utf8").split(" ");
+    return { type, blob: new Uint8Array(Buffer.from(b64, "base64")) };
+  };
+  const certs: Record<string, { type: string; blob: Uint8Array; key: SkKey }> = {};
+
+  before(async () => {
+    srv = await startTestServer();
+    ca = join(srv.dir, "ca");
+    caNoTouch = join(srv.dir, "ca_notouch");
+    for (const f of [ca, caNoTouch]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", f], { timeout: 30_000 });
+    writeFileSync(join(srv.dir, "authorized_keys"), [`cert-authority ${readFileSync(ca + ".pub", "utf8").trim()}`, `cert-authority,no-touch-required ${readFileSync(caNoTouch + ".pub", "utf8").trim()}`].join("\n") + "\n");
+    const add = (name: string, k: SkKey, caKey: string, args: string[] = []) => (certs[name] = { ...certify(k, name, caKey, args), key: k });
+    add("ed", keys.ed, ca);
+    add("ec", keys.ec, ca);
+    add("edNoTouchCertOnly", keys.ed, ca, ["-O", "no-touch-required"]);
+    add("edNoTouchBoth", keys.ed, caNoTouch, ["-O", "no-touch-required"]);
+    add("edNoTouchLineOnly", keys.ed, caNoTouch);
+    add("edVerify", keys.ed, ca, ["-O", "verify-required"]);
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  async function attempt(name: string, flags: number): Promise<number> {
+    const c = certs[name];
+    const { client, socket } = await tcpClient(srv.port);
+    try {
+      await client.handshake();
+      await client.requestUserauth();
+      return await client.authSigned("console", c.type, c.blob, (data) => c.key.sign(data, flags, 9));
+    } finally {
+      socket.destroy();
+    }
+  }
+  const logged = (re: RegExp) => assert.ok(srv.logs.some((l) => re.test(l)), srv.logs.slice(-6).join("\n"));
+
+  test("sk-ssh-ed25519 and sk-ecdsa-sha2-nistp256 certificates: a touched signature logs in, an untouched one is refused", async () => {
+    assert.equal(certs.ed.type, "sk-ssh-ed25519-cert-v01@openssh.com");
+    assert.equal(certs.ec.type, "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com");
+    for (const name of ["ed", "ec"]) {
+      assert.equal(await attempt(name, UP), MSG.USERAUTH_SUCCESS, name);
+      logged(new RegExp(`publickey \\(${certs[name].type.replace(/[.]/g, "\\.")} SHA256:\\S+, certificate "id-${name}"`));
+      assert.equal(await attempt(name, 0), MSG.USERAUTH_FAILURE, name);
+      logged(new RegExp(`security key signature without user presence \\(touch\\) for certificate "id-${name}"`));
+    }
+  });
+
+  test("no touch only when both the certificate (no-touch-required extension) and the CA line say so", async () => {
+    assert.equal(await attempt("edNoTouchBoth", 0), MSG.USERAUTH_SUCCESS);
+    assert.equal(await attempt("edNoTouchCertOnly", 0), MSG.USERAUTH_FAILURE);
+    assert.equal(await attempt("edNoTouchLineOnly", 0), MSG.USERAUTH_FAILURE);
+    assert.equal(await attempt("edNoTouchLineOnly", UP), MSG.USERAUTH_SUCCESS);
+  });
+
+  test("a verify-required certificate needs the user-verified flag", async () => {
+    assert.equal(await attempt("edVerify", UP), MSG.USERAUTH_FAILURE);
+    logged(/without user verification for certificate "id-edVerify"/);
+    assert.equal(await attempt("edVerify", UP | UV), MSG.USERAUTH_SUCCESS);
+  });
+
+  test("a certificate that does not verify (a flipped byte of the CA's signature) is refused", async () => {
+    const c = certs.ed;
+    const bad = new Uint8Array(c.blob);
+    bad[bad.length - 5] ^= 1;
+    certs.edBad = { ...c, blob: bad };
+    assert.equal(await attempt("edBad", UP), MSG.USERAUTH_FAILURE);
+    logged(/the CA's signature on certificate "id-ed" does not verify/);
+  });
 });

@@ -12,7 +12,10 @@
 //    (tools/mcconfig.js filterPreload: wildcards select JavaScript modules only, so each TypeScript
 //    module must be named; an entry that selects nothing fails), and
 //    their code does what Moddable's preload allows (preload-check.ts: no RegExp made while a module
-//    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties).
+//    body runs, no writes to Maps, Sets or typed arrays made then, no writes to static properties,
+//    no assignment over a frozen built-in prototype's property), and nothing xsl would warn about
+//    (checkAliases: module-level objects not frozen, module-level lets, parameters captured by table
+//    entries' methods; each would stay in RAM as an alias, and npm run check:moddable fails on them).
 // 4. certs/authorized_keys parses and holds no private key.
 // 5. C: the native hooks (modules/crypto/native_crypto.c) and hosts/esp32/*.c compile with -Wall
 //    -Wextra -Werror for a 32-bit target (riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32, else
@@ -36,7 +39,7 @@ import ts from "typescript";
 import { parseAuthorizedKeys } from "../../modules/ssh/keys.js";
 import { MBEDTLS_DEFINES, mbedtls } from "../qemu/mbedtls.js";
 import { mlkemInclude } from "../qemu/mlkem.js";
-import { checkPreload, sdkPreloadFilter } from "./preload-check.js";
+import { checkAliases, checkPreload, sdkPreloadFilter } from "./preload-check.js";
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -45,6 +48,9 @@ const XS_INCLUDES = join(root, "node_modules/@agoric/xsnap/moddable/xs/includes"
 const NATIVE_C = join(root, "modules/crypto/native_crypto.c");
 const CFLAGS = ["-std=gnu11", "-Os", "-Wall", "-Wextra", "-Werror", "-DESP32_HOST_CHECK"];
 const RISCV = ["-march=rv32imc", "-mabi=ilp32", "--specs=picolibc.specs"];
+
+/** The node scripts in hosts/esp32 that run the checks (not firmware, not in the manifest). */
+const NODE_SCRIPTS = ["check.ts", "check-moddable.ts", "preload-check.ts"];
 
 type Step = () => Promise<string>;
 const failures: string[] = [];
@@ -137,7 +143,8 @@ async function manifests(): Promise<string> {
         if (f.includes("/hosts/node/") || /noble/.test(f)) throw new Error(`module ${target}: ${f} is node-only`);
         listed.add(f);
         const name = target.endsWith("*") ? target.slice(0, -1) + basename(f).replace(/\.[^.]+$/, "") : target;
-        if (f.endsWith(".ts")) moduleFiles.set(name, [...(moduleFiles.get(name) ?? []), f]);
+        // A .d.ts (types/ota.d.ts for the SDK's untyped "ota") only gives mcconfig's tsc the types: no module of ours.
+        if (f.endsWith(".ts") && !f.endsWith(".d.ts")) moduleFiles.set(name, [...(moduleFiles.get(name) ?? []), f]);
         if (f.endsWith(".js")) jsModules.add(name);
       }
       modules += found.length;
@@ -147,7 +154,7 @@ async function manifests(): Promise<string> {
     for (const source of asList(sources)) if (matches(hostDir, source).length === 0) throw new Error(`data ${source} matches no file`);
   }
   for (const f of readdirSync(hostDir)) {
-    if ((f.endsWith(".ts") || f.endsWith(".c")) && f !== "check.ts" && f !== "preload-check.ts" && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
+    if ((f.endsWith(".ts") || f.endsWith(".c")) && !NODE_SCRIPTS.includes(f) && !listed.has(join(hostDir, f))) throw new Error(`hosts/esp32/${f} is not listed in manifest_app.json`);
   }
   // Every core module is in the build too (mcconfig's "dir/*" does not descend into sub-folders, so
   // a new folder such as modules/ssh/kex needs its own line); only the node-only noble provider not.
@@ -181,7 +188,9 @@ async function preload(): Promise<string> {
   const missing = names.filter((n) => !selected.has(n));
   if (missing.length > 0) throw new Error(`manifest_app.json: not preloaded (name each module in "preload"): ${missing.join(", ")}`);
   const files = [...moduleFiles.values()].flat();
-  const problems = checkPreload(files, { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } });
+  const resolution = { baseUrl: root, paths: { "hosts/esp32/*": ["./hosts/esp32/*"] } };
+  // What breaks under preload, then what xsl would warn about (RAM aliases; check:moddable fails on those).
+  const problems = [...checkPreload(files, resolution), ...checkAliases(files, resolution)];
   if (problems.length > 0) {
     const e = new Error(`${problems.length} problem(s)`) as Error & { stdout: string };
     e.stdout = problems.map((p) => `  ${p.file.slice(root.length + 1)}:${p.line}: ${p.message}`).join("\n");

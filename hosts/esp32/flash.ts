@@ -9,7 +9,10 @@
 //   which is the file's size already: that case costs nothing.
 // - writes past the end: SPIFFS's seek stops at the end of the file, so the gap is zero-filled here.
 // - times: the module keeps none (SPIFFS and LittleFS as built by the SDK store no mtime). Times set
-//   by clients are kept in RAM until reboot; other files show the boot time.
+//   by clients (scp -p, sftp's setstat) are kept in RAM until reboot; files written here get the
+//   wall clock's time; other files show the boot time. While the clock is not set (before SNTP,
+//   `clock` gives null) both are 0, "no time": SFTP then reports mtime 0 (1970-01-01), `ls -l`
+//   shows "clock not set" (modules/files/commands.ts).
 // - stat: only listings carry sizes, so stat lists the parent directory.
 // - mounting: the SDK mounts the file system for each call and unmounts when nothing is open, and a
 //   SPIFFS mount scans the partition. One directory iterator on the root stays open to keep it
@@ -22,6 +25,7 @@
 //   names are limited to 27 bytes (uploads are renamed into place, so this limit is the real one).
 
 import { Directory, File, Iterator, System } from "file";
+import Time from "time";
 import { TEMP_PREFIX } from "../../modules/files/files.js";
 import { SPIFFS_MAX_NAME, SPIFFS_MAX_OPEN_FILES, StoreError, type FileHandle, type FlashStore, type Stat, type StoreErrorCode } from "../../modules/files/store.js";
 
@@ -34,9 +38,7 @@ export const LITTLEFS_MAX_OPEN_FILES = 8;
 /** Bytes moved per File.read/File.write call: each read allocates an ArrayBuffer this big at most. */
 export const FLASH_PIECE = 2048;
 
-/** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
- * preloaded into flash, a source flash writes should not read from). */
-let zeros: Uint8Array | null = null;
+/** Bytes of the zeros written over gaps (ModdableFlashStore.zeros()). */
 const ZERO_PIECE = 512;
 
 /** The file module's errors as StoreError codes (see the header for where the messages come from). */
@@ -96,16 +98,22 @@ export class ModdableFlashStore implements FlashStore {
   readonly maxNameLength: number;
   readonly maxOpenFiles: number;
   private readonly times = new Map<string, { atime: number; mtime: number }>();
-  private readonly bootTime = Math.floor(Date.now() / 1000);
+  /** Milliseconds since the epoch, or null while the clock is not set. */
+  private readonly clock: () => number | null;
   private openFiles = 0;
   private tempCounter = 0;
   /** Set once File.write refused a byte view (the SDK's Linux port only, see writePiece). */
   viewsRefused = false;
   /** Keeps the file system mounted (see the header). */
   private readonly mountPin: Iterator;
+  /** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
+   * preloaded into flash, a source flash writes should not read from), and kept here rather than in a
+   * module-level `let`, which xsl would keep in RAM as an alias. */
+  private zeroPiece: Uint8Array | null = null;
 
   /** root: config.file.root ("/mod/" on SPIFFS, "/" on LittleFS), ending with "/". */
-  constructor(private readonly root: string, readonly directories: boolean) {
+  constructor(private readonly root: string, readonly directories: boolean, clock?: () => number | null) {
+    this.clock = clock ?? (() => Date.now());
     if (!root.endsWith("/")) this.root = root + "/";
     this.mountPin = attempt("mount", () => new Iterator(this.root));
     this.capacity = attempt("info", () => System.info().total) ?? HOST_FOLDER_CAPACITY;
@@ -118,6 +126,11 @@ export class ModdableFlashStore implements FlashStore {
       // One of SPIFFS's descriptors stays free for truncate's copy.
       this.maxOpenFiles = SPIFFS_MAX_OPEN_FILES - 1;
     }
+  }
+
+  /** ZERO_PIECE zero bytes (never written to), shared by the store's handles. */
+  zeros(): Uint8Array {
+    return (this.zeroPiece ??= new Uint8Array(ZERO_PIECE));
   }
 
   /** The file module's path for a store path. */
@@ -151,8 +164,19 @@ export class ModdableFlashStore implements FlashStore {
     if (used + growth > this.capacity) throw new StoreError("ENOSPC", `no space left on the flash (${this.capacity - used} of ${this.capacity} bytes free)`);
   }
 
+  /** Seconds now, 0 while the clock is not set. */
+  private nowSeconds(): number {
+    const t = this.clock();
+    return t === null ? 0 : Math.floor(t / 1000);
+  }
+
   private timesOf(path: string): { atime: number; mtime: number } {
-    return this.times.get(path) ?? { atime: this.bootTime, mtime: this.bootTime };
+    const kept = this.times.get(path);
+    if (kept) return kept;
+    // The boot time, once the clock tells it (Time.ticks: milliseconds since boot).
+    const t = this.clock();
+    const boot = t === null ? 0 : Math.max(0, Math.floor((t - Time.ticks) / 1000));
+    return { atime: boot, mtime: boot };
   }
 
   private entry(dir: string, name: string, length: number | undefined): Stat {
@@ -229,7 +253,7 @@ export class ModdableFlashStore implements FlashStore {
   }
 
   touch(path: string): void {
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.nowSeconds();
     this.times.set(path, { atime: now, mtime: now });
   }
 
@@ -347,7 +371,7 @@ class ModdableFileHandle implements FileHandle {
 
   /** Writes zeros over [from, to). */
   private fill(f: File, from: number, to: number): void {
-    const z = (zeros ??= new Uint8Array(ZERO_PIECE));
+    const z = this.store.zeros();
     for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
       writePiece(this.store, f, to - at >= ZERO_PIECE ? z : z.subarray(0, to - at));

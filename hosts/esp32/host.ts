@@ -1,7 +1,8 @@
 // The ESP32 host (Moddable SDK 8.2.3): wires the sans-I/O core (modules/) to the board, as
 // hosts/node/server.ts does on node. One SshServer; an SshListener turning each accepted lwIP socket
 // into a ServerConnection (socket.ts); the bridged UART (serial.ts); the flash store (flash.ts);
-// keys and secrets (keystore.ts); Wi-Fi reconnects and mDNS (network.ts); native crypto (crypto.ts);
+// keys and secrets (keystore.ts); Wi-Fi, the access point, mDNS and SNTP (network.ts, with the
+// provisioning state machine of modules/console/wifi.ts); native crypto (crypto.ts);
 // a tick every second.
 //
 // Event flow and the absence of long turns: everything runs on the XS thread, one callback at a
@@ -12,7 +13,8 @@
 // SDK's sdkconfig disables the task watchdog; the real bound is the UART's 128-byte receive FIFO
 // (~11 ms at 115200 baud), see README.md, "ESP32 firmware".
 
-import { createDevice, wallClockFrom } from "../../modules/console/device.js";
+import { createDevice } from "../../modules/console/device.js";
+import { apPasswordFrom, installWifi } from "../../modules/console/wifi.js";
 import Time from "time";
 import Timer from "timer";
 import { SerialConsole } from "../../modules/console/console.js";
@@ -21,9 +23,9 @@ import { BOARD_LIMITS, SshServer, type ServerLimits } from "../../modules/ssh/se
 import { readConfig, type Esp32Config } from "./config.js";
 import { createEsp32Crypto } from "./crypto.js";
 import { ModdableFlashStore } from "./flash.js";
-import { addedKeysFile, builtInAuthorizedKeys, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
+import { addedKeysFile, builtInAuthorizedKeys, loadOrCreateApSecret, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
 import { RuntimeKeys } from "../../modules/console/keys.js";
-import { NetworkMonitor } from "./network.js";
+import { NetworkMonitor, nvsWifiStore } from "./network.js";
 import { Esp32Uart } from "./serial.js";
 import { SshListener } from "./socket.js";
 import { Esp32OtaHost } from "./ota.js";
@@ -59,18 +61,27 @@ export function startEsp32(): Esp32Host | null {
     log(`esp-ssh-console: ${(e as Error).message}`);
     return null;
   }
-  if (!config.ssid) {
-    // No network, nothing to serve; and without the radio on, esp_fill_random is not a true RNG,
-    // so no host key may be made either.
-    log("esp-ssh-console: no Wi-Fi configured: build with mcconfig ... ssid=NAME password=SECRET");
-    return null;
-  }
+  // Wi-Fi first: creating the WiFi object starts the radio (when setup/network did not: no ssid=),
+  // and only with the radio on is esp_fill_random a true RNG, which the host keys and the access
+  // point's secret come from.
+  const network = new NetworkMonitor({
+    ssid: config.ssid,
+    password: config.password,
+    hostname: config.hostname,
+    sshPort: config.sshPort,
+    sntpServers: config.sntpServers,
+    fallbackMs: config.fallbackMs,
+    log,
+    online: (address) => log(`ssh: listening on ${address}:${config.sshPort} (ssh console@${network.provisioner?.hostname ?? config.hostname}.local)`),
+    accessPoint: (address) => log(`ssh: listening on ${address}:${config.sshPort} (access point)`),
+  });
 
   const crypto = createEsp32Crypto();
   const hostKeys = loadOrCreateHostKeys(crypto, log);
   const runtimeKeys = new RuntimeKeys(crypto, builtInAuthorizedKeys(log), addedKeysFile(), log);
   const keys = runtimeKeys.all();
   const passwordHash = loadOrCreatePasswordHash(keys.length > 0, crypto, log);
+  const apPassword = config.apPassword || apPasswordFrom(loadOrCreateApSecret(crypto), (d) => crypto.sha256(d));
 
   const uarts: Esp32Uart[] = [];
   if (config.uart) {
@@ -81,7 +92,7 @@ export function startEsp32(): Esp32Host | null {
     }
   }
 
-  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs");
+  const store = new ModdableFlashStore(config.fileRoot, config.fs === "littlefs", () => network.clock.wallClock());
   let ota: Esp32OtaHost | undefined;
   try {
     ota = new Esp32OtaHost();
@@ -89,13 +100,16 @@ export function startEsp32(): Esp32Host | null {
   } catch (e) {
     log(`ota: not available: ${(e as Error).message}`);
   }
-  const { ssh, files, serial } = createDevice({
+  const { ssh, apps, files, serial } = createDevice({
     crypto,
     hostKeys: hostKeys.keys,
-    hostName: `esp32 (${config.hostname})`,
+    // The name `hostname NAME` keeps, else the build's (a rename shows here after a reboot).
+    hostName: `esp32 (${nvsWifiStore().loadHostname() ?? config.hostname})`,
     log,
     now: () => Time.ticks,
-    wallClock: wallClockFrom(() => Date.now()),
+    // Unset until SNTP answered: an ESP32 starts its clock at 1970 on every power-up.
+    wallClock: () => network.clock.wallClock(),
+    clockSource: () => network.clock.source,
     limits: ESP32_LIMITS,
     store,
     transferLength: BOARD_TRANSFER_LENGTH,
@@ -108,14 +122,8 @@ export function startEsp32(): Esp32Host | null {
   new SshListener(ssh, config.sshPort, log);
   Timer.repeat(() => ssh.tick(), TICK_MS);
 
-  const network = new NetworkMonitor({
-    ssid: config.ssid,
-    password: config.password,
-    hostname: config.hostname,
-    sshPort: config.sshPort,
-    log,
-    online: (address) => log(`ssh: listening on ${address}:${config.sshPort} (ssh console@${config.hostname}.local)`),
-  });
+  const wifi = network.start(apPassword);
+  installWifi(apps.commands, wifi, log);
 
   for (const line of ssh.hostKeyLines()) log(`host key ${line}`);
   if (hostKeys.pending.length > 0) {

@@ -23,11 +23,11 @@ import { utf8Decode } from "../../modules/ssh/wire.js";
 /** NVS namespace and keys (15 characters at most each). */
 export const PREF_DOMAIN = "sshconsole";
 /** NVS keys of the host keys, by type ("hostkey" is the one boards have had from the start). */
-const PREF_HOST_KEYS: Record<HostKeyKind["type"], string> = {
+const PREF_HOST_KEYS: Readonly<Record<HostKeyKind["type"], string>> = Object.freeze({
   "ssh-ed25519": "hostkey",
   "ecdsa-sha2-nistp256": "hostkey_ecdsa",
   "ssh-rsa": "hostkey_rsa",
-};
+});
 const PREF_PASSWORD = "pwhash";
 /** The data resource mcconfig builds from certs/authorized_keys. */
 export const AUTHORIZED_KEYS_RESOURCE = "authorized_keys";
@@ -117,4 +117,19 @@ export function loadOrCreatePasswordHash(haveKeys: boolean, crypto: CryptoProvid
   Preference.set(PREF_DOMAIN, PREF_PASSWORD, hash);
   announce(`no authorized keys built in and no password yet: generated a password for user "console" (shown once): ${password}`);
   return hash;
+}
+
+/** NVS key of the board's random secret the access point's password is derived from
+ * (modules/console/wifi.ts apPasswordFrom), made on first boot. */
+const PREF_AP_SECRET = "ap_secret";
+const AP_SECRET_BYTES = 16;
+
+/** The access point's secret: from NVS, or made now (the radio is on: esp_fill_random is random). */
+export function loadOrCreateApSecret(crypto: CryptoProvider): Uint8Array {
+  const stored = Preference.get(PREF_DOMAIN, PREF_AP_SECRET);
+  if (stored instanceof ArrayBuffer && stored.byteLength === AP_SECRET_BYTES) return new Uint8Array(stored);
+  const secret = new Uint8Array(AP_SECRET_BYTES);
+  crypto.randomBytes(secret);
+  Preference.set(PREF_DOMAIN, PREF_AP_SECRET, secret.slice().buffer as ArrayBuffer);
+  return secret;
 }

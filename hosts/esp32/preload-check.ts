@@ -13,7 +13,8 @@
 //   - the built-ins are frozen, so an assignment to a property that a built-in prototype defines
 //     (`this.name = "X"` in an Error subclass) throws at run time: the override mistake.
 //
-// Module-level `let` bindings and plain objects and arrays stay writable (XS aliases them in RAM).
+// Module-level `let` bindings and plain objects and arrays stay writable (XS aliases them in RAM):
+// allowed, but each costs RAM, and xsl warns about it; checkAliases (below) reports them.
 
 import ts from "typescript";
 
@@ -222,4 +223,122 @@ export function sdkPreloadFilter(patterns: readonly string[], modules: readonly 
     if (!hit) unmatched.push(pattern);
   }
   return { selected, unmatched };
+}
+
+/** The mark that keeps a module-level binding or object deliberately writable (state the module
+ * must keep between calls), with the reason after it: `preload: RAM alias (why)`. */
+const ALIAS_MARK = /preload: RAM alias\b/;
+
+function unwrap(e: ts.Expression): ts.Expression {
+  for (;;) {
+    if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isNonNullExpression(e) || ts.isTypeAssertionExpression(e)) e = e.expression;
+    else return e;
+  }
+}
+
+function isObjectFreeze(e: ts.Expression): e is ts.CallExpression {
+  return ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && ts.isIdentifier(e.expression.expression) &&
+    e.expression.expression.text === "Object" && e.expression.name.text === "freeze";
+}
+
+/**
+ * What xsl (SDK 8.2.3, xslSlot.c fxCheckAliases) warns about once the modules are preloaded, found
+ * on the TypeScript: each costs a RAM copy (an alias) of something the preload would otherwise keep
+ * in flash. npm run check:moddable sees the real warnings; this keeps npm test catching them.
+ *
+ *   - "not frozen": a module-level (or static) object or array literal not passed to Object.freeze,
+ *     and a literal nested in a frozen one that is not frozen itself;
+ *   - "no const": a module-level `let` or `var`; a parameter of a function that this module calls
+ *     while its body runs, captured by a function made inside it (the table entries' methods):
+ *     rebind it as a const and capture that.
+ *
+ * A declaration whose comment says `preload: RAM alias (reason)` is left alone.
+ */
+export function checkAliases(files: readonly string[], options: ts.CompilerOptions = {}): PreloadProblem[] {
+  const program = ts.createProgram([...files], {
+    target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], module: ts.ModuleKind.Preserve,
+    moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, types: [], skipLibCheck: true, ...options,
+  });
+  const checker = program.getTypeChecker();
+  const problems: PreloadProblem[] = [];
+  const wanted = new Set(files.map((f) => ts.sys.resolvePath(f)));
+  for (const sf of program.getSourceFiles()) {
+    if (!wanted.has(ts.sys.resolvePath(sf.fileName))) continue;
+    const report = (n: ts.Node, message: string) =>
+      problems.push({ file: sf.fileName, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1, message });
+    const marked = (n: ts.Node) => ALIAS_MARK.test(sf.text.slice(n.getFullStart(), n.getEnd()));
+
+    // Literals that stay writable: `what` names the binding for the message.
+    const literals = (init: ts.Expression, what: string, frozen: boolean): void => {
+      const e = unwrap(init);
+      if (isObjectFreeze(e)) {
+        if (e.arguments[0]) literals(e.arguments[0], what, true);
+        return;
+      }
+      if (ts.isObjectLiteralExpression(e) || ts.isArrayLiteralExpression(e)) {
+        if (!frozen) {
+          report(e, `${what}: an object made while the module body runs and not frozen: xsl keeps it in RAM as an alias ("not frozen"); wrap it in Object.freeze (or mark it "preload: RAM alias (reason)")`);
+          return;
+        }
+        const parts = ts.isObjectLiteralExpression(e)
+          ? e.properties.flatMap((p) => (ts.isPropertyAssignment(p) ? [[p.initializer, `${what}.${p.name.getText(sf)}`] as const] : []))
+          : e.elements.map((el, i) => [el, `${what}[${i}]`] as const);
+        for (const [v, name] of parts) literals(v, name, false);
+      }
+    };
+
+    for (const st of sf.statements) {
+      if (ts.isVariableStatement(st)) {
+        if (marked(st)) continue;
+        const isConst = (st.declarationList.flags & ts.NodeFlags.Const) !== 0;
+        for (const d of st.declarationList.declarations) {
+          const name = d.name.getText(sf);
+          if (!isConst) report(d, `${name}: a module-level ${st.declarationList.flags & ts.NodeFlags.Let ? "let" : "var"}: xsl keeps it in RAM as an alias ("no const"); make it const, or keep the state in an instance`);
+          else if (d.initializer) literals(d.initializer, name, false);
+        }
+      }
+      if (ts.isClassDeclaration(st)) {
+        for (const m of st.members) {
+          const isStatic = (ts.getModifiers(m as ts.PropertyDeclaration) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+          if (ts.isPropertyDeclaration(m) && isStatic && m.initializer && !marked(m)) literals(m.initializer, `${st.name?.text}.${m.name.getText(sf)}`, false);
+        }
+      }
+    }
+
+    // Functions of this module called while its body runs (factories of table entries).
+    const loadCalls = new Set<ts.Symbol>();
+    visitLoadTime(sf, (n) => {
+      if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+        const s = checker.getSymbolAtLocation(n.expression);
+        if (s) loadCalls.add(s);
+      }
+    });
+    for (const st of sf.statements) {
+      if (!ts.isFunctionDeclaration(st) || !st.name || !st.body || marked(st)) continue;
+      const fsym = checker.getSymbolAtLocation(st.name);
+      if (!fsym || !loadCalls.has(fsym)) continue;
+      const params = new Map<ts.Symbol, string>();
+      for (const p of st.parameters) {
+        if (ts.isIdentifier(p.name)) {
+          const s = checker.getSymbolAtLocation(p.name);
+          if (s) params.set(s, p.name.text);
+        }
+      }
+      const captured = new Set<string>();
+      const inner = (n: ts.Node, nested: boolean): void => {
+        if (nested && ts.isIdentifier(n)) {
+          const s = ts.isShorthandPropertyAssignment(n.parent) && n.parent.name === n ? checker.getShorthandAssignmentValueSymbol(n.parent) : checker.getSymbolAtLocation(n);
+          const name = s && params.get(s);
+          if (name) captured.add(name);
+        }
+        const fn = ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isArrowFunction(n) || ts.isMethodDeclaration(n) || ts.isGetAccessor(n) || ts.isSetAccessor(n);
+        ts.forEachChild(n, (c) => inner(c, nested || fn));
+      };
+      inner(st.body, false);
+      for (const name of captured) {
+        report(st, `${st.name.text}(): parameter ${name} is captured by a function made inside it, and ${st.name.text}() runs while the module body runs: xsl keeps the parameter in RAM as an alias ("no const"); rebind it as a const and capture that`);
+      }
+    }
+  }
+  return problems;
 }

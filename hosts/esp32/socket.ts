@@ -26,13 +26,13 @@ const SEND_MIN = 256;
 /** A socket we close gets this long to flush our queue before it is closed anyway. */
 const CLOSE_LINGER_MS = 2000;
 
-/** One receive buffer for every socket: callbacks never overlap (one JS thread). Made at the first
- * read, not when the module runs: a buffer made then would be preloaded into flash, read-only. */
-let receiveBuffer: Uint8Array | null = null;
-
 export class SshListener {
   private readonly listener: Listener;
   readonly sockets = new Set<SshSocket>();
+  /** One receive buffer for every socket: callbacks never overlap (one JS thread). Made at the first
+   * read, not when the module runs (a buffer made then would be preloaded into flash, read-only), and
+   * kept here rather than in a module-level `let`, which xsl would keep in RAM as an alias. */
+  private receiveBuffer: Uint8Array | null = null;
 
   constructor(private readonly ssh: SshServer, readonly port: number, private readonly log: (line: string) => void) {
     // An arrow function: the SDK calls back with `this` = the Listener, not this object.
@@ -44,7 +44,7 @@ export class SshListener {
       const from = this.listener.read();
       if (!from) return;
       try {
-        const s = new SshSocket(this.ssh, from, this.log, (done) => this.sockets.delete(done));
+        const s = new SshSocket(this.ssh, from, this.log, (done) => this.sockets.delete(done), () => (this.receiveBuffer ??= new Uint8Array(RECEIVE_PIECE)));
         if (!s.isClosed) this.sockets.add(s); // a refused connection (server full) is closed already
       } catch (e) {
         // lwIP out of memory ("no memory"): drop this one, keep serving the others.
@@ -69,7 +69,14 @@ export class SshSocket {
   private closed = false;
   private lingerTimer: Timer | null = null;
 
-  constructor(ssh: SshServer, from: TCP, private readonly log: (line: string) => void, private readonly gone: (s: SshSocket) => void) {
+  constructor(
+    ssh: SshServer,
+    from: TCP,
+    private readonly log: (line: string) => void,
+    private readonly gone: (s: SshSocket) => void,
+    /** The listener's receive buffer (RECEIVE_PIECE bytes), shared by its sockets. */
+    private readonly receiveBuffer: () => Uint8Array,
+  ) {
     this.tcp = new TCP({
       from,
       nodelay: true, // interactive keystrokes: no Nagle delay
@@ -95,7 +102,7 @@ export class SshSocket {
     // Read exactly what is waiting (read(buffer) throws when asked for more), in pieces.
     while (bytes > 0 && !this.closed) {
       const n = bytes < RECEIVE_PIECE ? bytes : RECEIVE_PIECE;
-      const buffer = (receiveBuffer ??= new Uint8Array(RECEIVE_PIECE));
+      const buffer = this.receiveBuffer();
       const view = n === RECEIVE_PIECE ? buffer : buffer.subarray(0, n);
       this.tcp.read(view);
       bytes -= n;

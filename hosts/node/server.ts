@@ -128,6 +128,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     log,
     now: () => Date.now(),
     wallClock: options.wallClock ?? (() => Date.now()),
+    clockSource: () => "system",
     limits: options.limits,
     store,
     transferLength: options.transferLength,

@@ -192,6 +192,9 @@ const device = createDevice({
   log,
   now: () => performance.now(),
   wallClock: wallClockFrom(() => Date.now()),
+  // Date.now() reads the virt machine's goldfish RTC (firmware/board.c board_rtc_ns), which QEMU
+  // starts at the host's time.
+  clockSource: () => "rtc",
   limits: LIMITS,
   transferLength: BOARD_TRANSFER_LENGTH,
   store: new ReservedNames(raw),

@@ -14,7 +14,7 @@ import { SshServer, type ServerLimits } from "../ssh/server.js";
 import { DeviceApps } from "./apps.js";
 import { SerialConsole } from "./console.js";
 import { consoleAuthPolicy } from "./policy.js";
-import { installKeys, type RuntimeKeys } from "./keys.js";
+import { installKeys, keysFileOf, type RuntimeKeys } from "./keys.js";
 import type { UartPort } from "./uart.js";
 
 /** The commands installFiles adds (cat with a file name reads the store, so cat is among them). */
@@ -30,6 +30,8 @@ export interface DeviceOptions {
   now(): number;
   /** Wall-clock milliseconds since the epoch, or null while the clock is not set (see wallClockFrom). */
   wallClock?(): number | null;
+  /** Where the wall clock comes from, for `info`: "sntp", "rtc", "system"; null while it is not set. */
+  clockSource?(): string | null;
   limits?: Partial<ServerLimits>;
   store: FlashStore;
   /** Largest piece of file per transfer request (Files' transferLength; boards: BOARD_TRANSFER_LENGTH). */
@@ -66,7 +68,8 @@ export function createDevice(o: DeviceOptions): Device {
   }, { transferLength: o.transferLength });
   const recovered = files.recover();
   if (recovered > 0) o.log(`flash: removed ${recovered} unfinished upload(s) left by an earlier run`);
-  installFiles(apps, files);
+  installFiles(apps, files, o.runtimeKeys ? keysFileOf(o.runtimeKeys, o.log) : undefined);
+  apps.commands.infoSections.push(() => [clockLine(o.wallClock ? o.wallClock() : null, o.clockSource ? o.clockSource() : null)]);
   // File transfer and the flash store are the owner's (roles.ts).
   apps.commands.requireRole(FILE_COMMANDS, "admin");
   apps.subsystemRoles.set("sftp", "admin");
@@ -97,6 +100,12 @@ export function createDevice(o: DeviceOptions): Device {
 /** The earliest wall-clock time a set clock can show (2024-01-01): a board's clock before SNTP
  * starts near 1970 (or at its build date), which must not pass for the time. */
 export const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
+
+/** `info`'s clock line: "clock: set (sntp) 2026-12-02 14:05 UTC" or "clock: not set". */
+export function clockLine(wall: number | null, source: string | null): string {
+  if (wall === null) return "clock: not set (certificates and key expiry-time are refused; new files get time 0)";
+  return `clock: set (${source ?? "system"}) ${new Date(wall).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
 
 /** A wallClock for hosts whose Date may not be set yet: null until it shows a plausible time. */
 export function wallClockFrom(now: () => number): () => number | null {

@@ -7,9 +7,12 @@
 
 import type { CryptoProvider } from "../crypto/provider.js";
 import type { AllowedKey } from "../ssh/auth.js";
+import { parseKeyOptions } from "../ssh/access.js";
 import { fingerprintSha256, parseAuthorizedKeys, type AuthorizedKey } from "../ssh/keys.js";
 import { usableUserKeys } from "../ssh/signature.js";
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
+import type { KeysFile } from "../files/sftp.js";
+import { isAdmin } from "./roles.js";
 import { fail, printAndExit, type CommandTable } from "./commands.js";
 
 /** Input `keys add` reads at most (a few dozen key lines). */
@@ -75,27 +78,64 @@ export class RuntimeKeys {
     });
   }
 
-  /** Adds the key lines of `text`; returns what was added and the errors. */
-  add(text: string): { added: string[]; errors: string[] } {
+  /** The whole authorized_keys text as SFTP shows it at .ssh/authorized_keys: the built-in lines,
+   * then the added ones (with the "# disabled" marks). */
+  text(): string {
+    const added = this.file.read();
+    const b = this.builtIn;
+    return (b === "" || b.endsWith("\n") ? b : b + "\n") + added;
+  }
+
+  /** True when a built-in key has this fingerprint. */
+  isBuiltIn(fingerprint: string): boolean {
+    return this.state().entries.some((e) => e.builtIn && e.fingerprint === fingerprint);
+  }
+
+  /**
+   * Adds the key lines of `text`; returns what was added and the errors. A line whose options do not
+   * parse (an unknown option, a malformed value) is not added: the error names the option. With
+   * `whole` (a new version of the whole file, as SFTP writes it): lines already there (built in or
+   * added, same options) are skipped silently, a known key with other options is an error (remove
+   * it first: an old, wider line would stay in force), and nothing is added when anything is wrong.
+   */
+  add(text: string, whole = false): { added: string[]; errors: string[] } {
     const parsed = parseAuthorizedKeys(text);
     const s = this.state();
     const added: string[] = [];
     const lines: string[] = [];
-    const errors = [...parsed.errors];
+    // A whole new version holds the current lines too (built in ones among them): those are skipped.
+    const current = whole ? this.text().split("\n").map((l) => l.trim()) : [];
+    const errors = whole ? [] : [...parsed.errors];
     for (const line of text.split("\n")) {
       const t = line.trim();
-      if (t === "" || t.startsWith("#")) continue;
+      if (t === "" || t.startsWith("#") || current.indexOf(t) >= 0) continue;
       const one = parseAuthorizedKeys(t);
-      if (one.keys.length !== 1) continue;
+      if (one.keys.length !== 1) {
+        if (whole) errors.push(`"${t.slice(0, 40)}...": ${one.errors[0]?.replace(/^line 1: /, "") ?? "not a key line"}`);
+        continue;
+      }
       const key = one.keys[0];
       const fp = fingerprintSha256(key.blob, this.crypto);
-      if (s.entries.some((e) => !e.builtIn && e.fingerprint === fp && e.key.options.join(",") === key.options.join(","))) {
+      const options = parseKeyOptions(key.options);
+      if ("error" in options) {
+        errors.push(`${fp} not added: ${options.error}`);
+        continue;
+      }
+      const same = (e: Entry) => e.fingerprint === fp && e.key.options.join(",") === key.options.join(",");
+      if (whole) {
+        if (s.entries.some(same) || lines.indexOf(t) >= 0) continue;
+        if (s.entries.some((e) => e.fingerprint === fp)) {
+          errors.push(`${fp} is already there with other options: keys remove ${fp} first`);
+          continue;
+        }
+      } else if (s.entries.some((e) => !e.builtIn && same(e))) {
         errors.push(`${fp} is already there`);
         continue;
       }
       lines.push(t);
       added.push(`${fp} ${key.type} ${key.comment || "-"}`);
     }
+    if (whole && errors.length > 0) return { added: [], errors };
     if (lines.length > 0) {
       const current = this.file.read();
       this.file.write(current + (current === "" || current.endsWith("\n") ? "" : "\n") + lines.join("\n") + "\n");
@@ -192,7 +232,9 @@ export function installKeys(table: CommandTable, keys: RuntimeKeys, log: (line: 
         }
         if (error) return fail(ctx, `keys: ${error}`, 1);
         log(`${ctx.remote}: keys ${sub} ${args[1]} by user "${ctx.user}"`);
-        return printAndExit(ctx, `${sub === "enable" ? "enabled" : "removed"} ${args[1]}\n`);
+        if (sub === "enable") return printAndExit(ctx, `enabled ${args[1]}\n`);
+        if (keys.isBuiltIn(args[1])) return printAndExit(ctx, `disabled ${args[1]} (built into the image: it cannot be removed; keys enable takes it back)\n`);
+        return printAndExit(ctx, `removed ${args[1]}\n`);
       }
       return fail(ctx, "usage: keys [list] | keys add | keys remove SHA256:... | keys enable SHA256:...", 2);
     },
@@ -213,4 +255,26 @@ export function installKeys(table: CommandTable, keys: RuntimeKeys, log: (line: 
       return fail(ctx, "exec: there is no shell on this device; try 'help'", 127);
     },
   });
+}
+
+/** The keys as SFTP's .ssh/authorized_keys (ssh-copy-id -s reads it, appends, writes it back
+ * whole): reading shows every line, writing adds the lines not there yet with the rules of
+ * `keys add`, in one step (nothing when a line is wrong); admins only, like `keys`. */
+export function keysFileOf(keys: RuntimeKeys, log: (line: string) => void): KeysFile {
+  return {
+    read: () => keys.text(),
+    mayWrite: (ctx) => (isAdmin(ctx) ? null : "only an admin may change the authorized keys"),
+    write(ctx, text) {
+      if (!isAdmin(ctx)) return "only an admin may change the authorized keys";
+      let r: { added: string[]; errors: string[] };
+      try {
+        r = keys.add(text, true);
+      } catch (e) {
+        return `not stored: ${(e as Error).message}`;
+      }
+      if (r.errors.length > 0) return r.errors.slice(0, 3).join("; ");
+      log(`${ctx.remote}: sftp: .ssh/authorized_keys written by user "${ctx.user}": ${r.added.length ? `added ${r.added.join(", ")}` : "no new keys"}`);
+      return null;
+    },
+  };
 }

@@ -10,10 +10,10 @@ export interface LineSettings {
   stopBits: 1 | 2;
 }
 
-export const DEFAULT_LINE: LineSettings = { baud: 115200, dataBits: 8, parity: "none", stopBits: 1 };
+export const DEFAULT_LINE: Readonly<LineSettings> = Object.freeze({ baud: 115200, dataBits: 8, parity: "none", stopBits: 1 });
 
 /** Baud rates we accept: the standard ones up to 4 Mbit/s. */
-export const BAUD_RATES = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1500000, 2000000, 3000000, 4000000];
+export const BAUD_RATES: readonly number[] = Object.freeze([300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1500000, 2000000, 3000000, 4000000]);
 
 /** What the port tells its listener (the bridge). */
 export interface UartListener {

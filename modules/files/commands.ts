@@ -5,8 +5,8 @@ import { catLoopback, fail, printAndExit } from "../console/commands.js";
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { joinPath, resolvePath, type Files } from "./files.js";
 import { scpCommand } from "./scp.js";
-import { sftpServer } from "./sftp.js";
-import { StoreError } from "./store.js";
+import { sftpServer, type KeysFile } from "./sftp.js";
+import { StoreError, TIME_SET_AFTER_S } from "./store.js";
 
 /** Bytes `cat NAME` reads per step (it writes only as fast as the channel takes). */
 const CAT_CHUNK = 4096;
@@ -25,9 +25,10 @@ function guard(ctx: SessionContext, name: string, fn: () => SessionProgram): Ses
   }
 }
 
-export function installFiles(apps: DeviceApps, files: Files): void {
+/** `keysFile`: the authorized keys SFTP shows at .ssh/authorized_keys (ssh-copy-id -s). */
+export function installFiles(apps: DeviceApps, files: Files, keysFile?: KeysFile): void {
   const t = apps.commands;
-  apps.subsystems.set("sftp", (ctx) => sftpServer(ctx, files));
+  apps.subsystems.set("sftp", (ctx) => sftpServer(ctx, files, keysFile));
   t.register({ name: "scp", summary: "file copy (run by the scp client: scp -O ...)", run: (ctx, args) => scpCommand(ctx, args, files) });
   t.register({
     name: "ls",
@@ -40,7 +41,9 @@ export function installFiles(apps: DeviceApps, files: Files): void {
         const st = files.stat(dir);
         if (!st) return fail(ctx, `ls: ${args[0]}: no such file or directory`, 1);
         const entries = st.isDirectory ? files.list(dir) : [st];
-        const lines = entries.map((s) => (long ? `${s.isDirectory ? "d" : "-"} ${String(s.size).padStart(9)}  ${new Date(s.mtime * 1000).toISOString().slice(0, 16).replace("T", " ")}  ${s.name}` : s.name + (s.isDirectory ? "/" : "")));
+        // A time from before the clock was set is no time: say so instead of showing 1970.
+        const when = (t: number) => (t >= TIME_SET_AFTER_S ? new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ") : "clock not set".padEnd(16));
+        const lines = entries.map((s) => (long ? `${s.isDirectory ? "d" : "-"} ${String(s.size).padStart(9)}  ${when(s.mtime)}  ${s.name}` : s.name + (s.isDirectory ? "/" : "")));
         return printAndExit(ctx, lines.length ? lines.join("\n") + "\n" : "");
       }),
   });

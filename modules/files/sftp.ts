@@ -27,9 +27,9 @@
 // and sets the size, so replacing a file copies nothing and costs flash for the new content only.
 
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
-import { SshReader, SshWriter, WireError, utf8Encode } from "../ssh/wire.js";
+import { SshReader, SshWriter, WireError, utf8Decode, utf8Encode } from "../ssh/wire.js";
 import { DEFAULT_TRANSFER_LENGTH, MAX_PATH, resolvePath, type Files, type Upload } from "./files.js";
-import { StoreError, type FileHandle, type Stat } from "./store.js";
+import { StoreError, fileTimeNow, type FileHandle, type Stat } from "./store.js";
 
 export const SFTP_VERSION = 3;
 /** Largest READ answered (longer ones are shortened, as the protocol allows) and largest WRITE
@@ -82,17 +82,17 @@ const ATTR_SIZE = 1, ATTR_UIDGID = 2, ATTR_PERMISSIONS = 4, ATTR_ACMODTIME = 8, 
 const S_IFREG = 0o100000, S_IFDIR = 0o040000;
 
 /** Extensions announced in VERSION (name, version). */
-const EXTENSIONS: readonly (readonly [string, string])[] = [
-  ["posix-rename@openssh.com", "1"],
-  ["statvfs@openssh.com", "2"],
-  ["fsync@openssh.com", "1"],
-  ["limits@openssh.com", "1"],
-  ["expand-path@openssh.com", "1"],
-];
+const EXTENSIONS: readonly (readonly [string, string])[] = Object.freeze([
+  Object.freeze(["posix-rename@openssh.com", "1"] as const),
+  Object.freeze(["statvfs@openssh.com", "2"] as const),
+  Object.freeze(["fsync@openssh.com", "1"] as const),
+  Object.freeze(["limits@openssh.com", "1"] as const),
+  Object.freeze(["expand-path@openssh.com", "1"] as const),
+]);
 
 const FLAT_MESSAGE = "this flash store is flat (no directories)";
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: readonly string[] = Object.freeze(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]);
 
 /**
  * An upload that may keep the old file's content without copying it up front: `ranges` lists what the
@@ -213,6 +213,40 @@ class PendingFile {
 }
 
 const KIND_FREE = 0, KIND_READ = 1, KIND_WRITE = 2, KIND_DIR = 3;
+/** Handles of the authorized keys at .ssh/authorized_keys (KeysFile): a copy read, a new version written. */
+const KIND_KEYS_READ = 4, KIND_KEYS_WRITE = 5;
+
+/**
+ * The authorized keys as a file at `.ssh/authorized_keys` (and a directory `.ssh`), so that
+ * `ssh-copy-id -s` works: it reads that file, appends its keys, and writes the whole file back.
+ * `read` gives the current text; `write` takes a whole new version (keys it does not hold yet are
+ * added; nothing is removed) and returns an error or null; `mayWrite` says why this login may not
+ * change the keys, or null. Paths under `.ssh` never reach the flash store.
+ */
+export interface KeysFile {
+  read(ctx: SessionContext): string;
+  write(ctx: SessionContext, text: string): string | null;
+  mayWrite(ctx: SessionContext): string | null;
+}
+/** Longest authorized_keys text taken through SFTP. */
+export const MAX_KEYS_FILE_BYTES = 64 * 1024;
+const KEYS_DIR_NAME = ".ssh";
+const KEYS_FILE_NAME = "authorized_keys";
+const VIRTUAL_NONE = 0, VIRTUAL_DIR = 1, VIRTUAL_FILE = 2;
+
+/** VIRTUAL_DIR for ".ssh", VIRTUAL_FILE for ".ssh/authorized_keys" (any leading "/", "." parts). */
+function virtualOf(text: string): number {
+  let first = "", second = "", n = 0;
+  for (const p of text.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (n === 0) first = p;
+    else if (n === 1) second = p;
+    n++;
+  }
+  if (first !== KEYS_DIR_NAME) return VIRTUAL_NONE;
+  if (n === 1) return VIRTUAL_DIR;
+  return n === 2 && second === KEYS_FILE_NAME ? VIRTUAL_FILE : VIRTUAL_NONE;
+}
 
 interface Slot {
   kind: number;
@@ -230,10 +264,13 @@ interface Slot {
   mtime: number;
   entries: Stat[] | null;
   next: number;
+  /** KIND_KEYS_*: the text read, or the new version written so far (its first `length` bytes). */
+  bytes: Uint8Array | null;
+  length: number;
 }
 
 function newSlot(): Slot {
-  return { kind: KIND_FREE, gen: 0, path: "", read: null, file: null, canRead: false, append: false, failed: null, hasTimes: false, atime: 0, mtime: 0, entries: null, next: 0 };
+  return { kind: KIND_FREE, gen: 0, path: "", read: null, file: null, canRead: false, append: false, failed: null, hasTimes: false, atime: 0, mtime: 0, entries: null, next: 0, bytes: null, length: 0 };
 }
 
 /** "/name" for a store path, as clients see it. */
@@ -283,7 +320,7 @@ function statusFor(code: StoreError["code"]): number {
   }
 }
 
-export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
+export function sftpServer(ctx: SessionContext, files: Files, keysFile?: KeysFile): SessionProgram {
   const store = files.store;
   /** READ answers are cut to this and limits@openssh.com asks for WRITEs of it (Files keeps it at
    * most MAX_READ_LENGTH = MAX_WRITE_LENGTH). */
@@ -419,6 +456,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     s.read = null;
     s.file = null;
     s.entries = null;
+    s.bytes = null;
+    s.length = 0;
     s.failed = null;
     s.hasTimes = false;
     s.canRead = s.append = false;
@@ -486,6 +525,111 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     return st;
   };
 
+  // ---- .ssh/authorized_keys (KeysFile) ----
+
+  const virtual = (text: string) => (keysFile ? virtualOf(text) : VIRTUAL_NONE);
+  const keysPath = "/" + KEYS_DIR_NAME + "/" + KEYS_FILE_NAME;
+  const keysNow = () => utf8Encode(keysFile!.read(ctx));
+
+  const virtualStat = (id: number, v: number) => {
+    begin(FXP_ATTRS, id);
+    const now = Math.floor(Date.now() / 1000);
+    if (v === VIRTUAL_DIR) putAttrs(0, true, 0o700, now, now);
+    else putAttrs(keysNow().length, false, 0o600, now, now);
+    send();
+  };
+
+  const virtualOpen = (id: number, v: number, pflags: number) => {
+    if (v === VIRTUAL_DIR) throw new StoreError("EISDIR", `"/${KEYS_DIR_NAME}" is a directory`);
+    const index = freeIndex(KIND_READ);
+    if ((pflags & (FXF_WRITE | FXF_APPEND)) === 0) {
+      const s = take(index, KIND_KEYS_READ, keysPath);
+      s.bytes = keysNow();
+      s.length = s.bytes.length;
+    } else {
+      const refused = keysFile!.mayWrite(ctx);
+      if (refused !== null) throw new StoreError("EPERM", `${keysPath}: ${refused}`);
+      const s = take(index, KIND_KEYS_WRITE, keysPath);
+      s.append = (pflags & FXF_APPEND) !== 0;
+      s.bytes = pflags & FXF_TRUNC ? new Uint8Array(1024) : keysNow();
+      s.length = pflags & FXF_TRUNC ? 0 : s.bytes.length;
+    }
+    begin(FXP_HANDLE, id);
+    putHandle(index);
+    send();
+  };
+
+  /** Makes room for `size` bytes in a written keys file (bounded by MAX_KEYS_FILE_BYTES). */
+  const keysRoom = (s: Slot, size: number) => {
+    if (size > MAX_KEYS_FILE_BYTES) throw new StoreError("EINVAL", `${keysPath}: longer than ${MAX_KEYS_FILE_BYTES} bytes`);
+    const b = s.bytes!;
+    if (size <= b.length) return;
+    const next = new Uint8Array(Math.min(MAX_KEYS_FILE_BYTES, Math.max(size, b.length * 2)));
+    next.set(b.subarray(0, s.length));
+    s.bytes = next;
+  };
+
+  const keysWrite = (id: number, s: Slot, offset: number, data: Uint8Array) => {
+    if (s.failed !== null) return status(id, FX_FAILURE, s.failed);
+    const at = s.append ? s.length : offset;
+    try {
+      keysRoom(s, at + data.length);
+    } catch (e) {
+      s.failed = (e as Error).message;
+      throw e;
+    }
+    if (at > s.length) s.bytes!.fill(0, s.length, at);
+    s.bytes!.set(data, at);
+    if (at + data.length > s.length) s.length = at + data.length;
+    ok(id);
+  };
+
+  const keysClose = (id: number, s: Slot) => {
+    const text = s.kind === KIND_KEYS_WRITE ? utf8Decode(s.bytes!.subarray(0, s.length)) : null;
+    const failed = s.failed;
+    release(s);
+    if (text === null) return ok(id);
+    if (failed !== null) return status(id, FX_FAILURE, `${keysPath} not changed: ${failed}`);
+    const error = keysFile!.write(ctx, text);
+    if (error !== null) {
+      const message = `${keysPath} not changed: ${error}`;
+      note(message);
+      return status(id, FX_FAILURE, message);
+    }
+    ok(id);
+  };
+
+  const keysRead = (id: number, s: Slot, offset: number, len: number) => {
+    const n = Math.max(0, Math.min(len, pieceLength, s.length - offset));
+    if (n === 0) return status(id, FX_EOF, "end of file");
+    begin(FXP_DATA, id);
+    out.string(s.bytes!.subarray(offset, offset + n));
+    send();
+  };
+
+  /** The requests on a virtual path that are not reads, writes or stats. */
+  const virtualOther = (id: number, v: number, what: string) => {
+    if (what === "setstat") {
+      // chmod (ssh-copy-id -s runs chmod 700 .ssh, chmod 600 .ssh/authorized_keys): modes do not
+      // exist here; a size change would be a write, which goes through OPEN.
+      if (attrs.flags & ATTR_SIZE) throw new StoreError("EPERM", `${keysPath}: write the whole file to change the keys`);
+      return ok(id);
+    }
+    if (what === "mkdir") throw new StoreError("EEXIST", `"/${KEYS_DIR_NAME}" already exists`);
+    if (what === "opendir" && v === VIRTUAL_DIR) {
+      const index = freeIndex(KIND_DIR);
+      const now = Math.floor(Date.now() / 1000);
+      const s = take(index, KIND_DIR, KEYS_DIR_NAME);
+      s.entries = [{ name: KEYS_FILE_NAME, size: keysNow().length, mtime: now, atime: now, isDirectory: false, mode: 0o600 }];
+      s.next = 0;
+      begin(FXP_HANDLE, id);
+      putHandle(index);
+      return send();
+    }
+    if (what === "opendir") throw new StoreError("ENOTDIR", `"${keysPath}" is not a directory`);
+    throw new StoreError("EPERM", `"/${v === VIRTUAL_DIR ? KEYS_DIR_NAME : KEYS_DIR_NAME + "/" + KEYS_FILE_NAME}" holds the authorized keys: it cannot be removed or renamed (use the keys command)`);
+  };
+
   const sendVersion = () => {
     begin(FXP_VERSION, -1);
     out.uint32(SFTP_VERSION);
@@ -494,6 +638,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const open = (id: number, name: string, pflags: number) => {
+    const v = virtual(name);
+    if (v !== VIRTUAL_NONE) return virtualOpen(id, v, pflags);
     const path = resolvePath(store, name);
     if (path === "") throw new StoreError("EISDIR", `"/" is a directory`);
     const st = files.stat(path);
@@ -521,6 +667,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const close = (id: number, s: Slot) => {
+    if (s.kind === KIND_KEYS_READ || s.kind === KIND_KEYS_WRITE) return keysClose(id, s);
     if (s.kind === KIND_READ) {
       const h = s.read;
       release(s);
@@ -551,6 +698,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const read = (id: number, s: Slot, offset: number, len: number) => {
+    if (s.kind === KIND_KEYS_READ || s.kind === KIND_KEYS_WRITE) return keysRead(id, s, offset, len);
     let h: FileHandle;
     if (s.kind === KIND_READ) h = s.read!;
     else if (s.kind === KIND_WRITE && s.canRead) {
@@ -629,6 +777,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const write = (id: number, s: Slot, offset: number, data: Uint8Array) => {
+    if (s.kind === KIND_KEYS_WRITE) return keysWrite(id, s, offset, data);
     if (s.kind !== KIND_WRITE) throw new StoreError("EINVAL", "the file was not opened for writing");
     if (s.failed !== null) return status(id, FX_FAILURE, s.failed);
     const f = s.file!;
@@ -643,8 +792,13 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
 
   const fstat = (id: number, s: Slot) => {
     begin(FXP_ATTRS, id);
-    if (s.kind === KIND_WRITE) {
+    if (s.kind === KIND_KEYS_READ || s.kind === KIND_KEYS_WRITE) {
       const now = Math.floor(Date.now() / 1000);
+      putAttrs(s.length, false, 0o600, now, now);
+      return send();
+    }
+    if (s.kind === KIND_WRITE) {
+      const now = fileTimeNow();
       putAttrs(s.file!.size(), false, 0o644, s.hasTimes ? s.atime : now, s.hasTimes ? s.mtime : now);
     } else {
       const st = files.stat(s.path);
@@ -656,6 +810,18 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const fsetstat = (id: number, s: Slot) => {
+    if (s.kind === KIND_KEYS_WRITE) {
+      if (attrs.flags & ATTR_SIZE) {
+        keysRoom(s, attrs.size);
+        if (attrs.size > s.length) s.bytes!.fill(0, s.length, attrs.size);
+        s.length = attrs.size;
+      }
+      return ok(id);
+    }
+    if (s.kind === KIND_KEYS_READ) {
+      if (attrs.flags & ATTR_SIZE) throw new StoreError("EINVAL", "the file was not opened for writing");
+      return ok(id);
+    }
     if (s.kind === KIND_WRITE) {
       if (s.failed !== null) return status(id, FX_FAILURE, s.failed);
       if (attrs.flags & ATTR_SIZE) {
@@ -721,7 +887,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     const countAt = out.pos;
     out.uint32(0);
     const start = out.pos;
-    const now = Math.floor(Date.now() / 1000);
+    const now = fileTimeNow();
     let count = 0;
     while (s.next < entries.length && count < READDIR_BATCH_ENTRIES && out.pos - start < readdirBytes) {
       const e = entries[s.next++];
@@ -752,6 +918,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const rename = (id: number, fromText: string, toText: string, replace: boolean) => {
+    const v = virtual(fromText) || virtual(toText);
+    if (v !== VIRTUAL_NONE) return virtualOther(id, v, "rename");
     const from = resolvePath(store, fromText);
     const to = resolvePath(store, toText);
     if (from === "" || to === "") throw new StoreError("EINVAL", `the root "/" cannot be renamed or replaced`);
@@ -857,7 +1025,10 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       }
       case FXP_LSTAT:
       case FXP_STAT: {
-        const st = statOrFail(resolvePath(store, r.text()));
+        const name = r.text();
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualStat(id, v);
+        const st = statOrFail(resolvePath(store, name));
         begin(FXP_ATTRS, id);
         putStat(st);
         return send();
@@ -865,28 +1036,44 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       case FXP_FSTAT:
         return fstat(id, slotOf(r));
       case FXP_SETSTAT: {
-        const path = resolvePath(store, r.text());
+        const name = r.text();
         readAttrs(r);
-        return setstat(id, path);
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualOther(id, v, "setstat");
+        return setstat(id, resolvePath(store, name));
       }
       case FXP_FSETSTAT: {
         const s = slotOf(r);
         readAttrs(r);
         return fsetstat(id, s);
       }
-      case FXP_OPENDIR:
-        return opendir(id, resolvePath(store, r.text()));
+      case FXP_OPENDIR: {
+        const name = r.text();
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualOther(id, v, "opendir");
+        return opendir(id, resolvePath(store, name));
+      }
       case FXP_READDIR:
         return readdir(id, slotOf(r));
-      case FXP_REMOVE:
-        return remove(id, resolvePath(store, r.text()));
-      case FXP_MKDIR: {
-        const path = resolvePath(store, r.text());
-        readAttrs(r);
-        return mkdir(id, path);
+      case FXP_REMOVE: {
+        const name = r.text();
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualOther(id, v, "remove");
+        return remove(id, resolvePath(store, name));
       }
-      case FXP_RMDIR:
-        return rmdir(id, resolvePath(store, r.text()));
+      case FXP_MKDIR: {
+        const name = r.text();
+        readAttrs(r);
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualOther(id, v, "mkdir");
+        return mkdir(id, resolvePath(store, name));
+      }
+      case FXP_RMDIR: {
+        const name = r.text();
+        const v = virtual(name);
+        if (v !== VIRTUAL_NONE) return virtualOther(id, v, "rmdir");
+        return rmdir(id, resolvePath(store, name));
+      }
       case FXP_REALPATH:
         return sendName(id, realPath(r.text()));
       case FXP_RENAME: {

@@ -29,6 +29,17 @@ export class StoreError extends Error {
   }
 }
 
+/** File times before this (2024-01-01, seconds) come from a clock that was not set: a board before
+ * SNTP counts from 1970 at power-up (modules/console/device.ts CLOCK_SET_AFTER_MS is the same date). */
+export const TIME_SET_AFTER_S = 1_704_067_200;
+
+/** Seconds since 1970 for a file time, or 0 ("no time") while the host's clock is not set. SFTP
+ * reports such files with mtime 0; `ls -l` shows "clock not set". */
+export function fileTimeNow(): number {
+  const t = Math.floor(Date.now() / 1000);
+  return t >= TIME_SET_AFTER_S ? t : 0;
+}
+
 export interface Stat {
   /** Last path component. */
   name: string;

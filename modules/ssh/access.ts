@@ -35,7 +35,7 @@ export interface KeyOptions {
 }
 
 /** Flags sshd knows (auth_options.c opt_flag, each also with "no-"), and what they mean here. */
-const FLAG_NAMES: readonly string[] = ["port-forwarding", "agent-forwarding", "x11-forwarding", "pty", "user-rc", "touch-required"];
+const FLAG_NAMES: readonly string[] = Object.freeze(["port-forwarding", "agent-forwarding", "x11-forwarding", "pty", "user-rc", "touch-required"]);
 
 /** Removes the quotes of an option value (sshd opt_dequote: the quotes are required, \" is a quote). */
 function dequote(raw: string): string | { error: string } {

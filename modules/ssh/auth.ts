@@ -217,7 +217,18 @@ export class UserAuth {
     const signed = new SshWriter(payload.length + 64).string(this.sessionId).raw(payload.subarray(0, r.pos - 4 - signatureBlob.length));
     const v = verifySignature(this.crypto, cert.keyBlob, signed.view(), signatureBlob, alg.signature);
     if (!v.ok) return refuse(v.reason);
-    if (grant.verifyRequired || line.verifyRequired) return refuse("verify-required needs a security key, and certificates of security keys are not taken here");
+    const verifyRequired = grant.verifyRequired || line.verifyRequired;
+    if (v.sk) {
+      // As sshd merges a CA line's options with a certificate's: touch may be skipped only when
+      // both say no-touch-required (the line's option and the certificate's extension); user
+      // verification is needed when either says verify-required.
+      if ((v.sk.flags & SK_USER_PRESENT) === 0 && !(grant.noTouchRequired && line.noTouchRequired)) {
+        return refuse(`security key signature without user presence (touch) for certificate "${cert.keyId}"; no-touch-required is not on both the certificate and the cert-authority line`);
+      }
+      if ((v.sk.flags & SK_USER_VERIFIED) === 0 && verifyRequired) {
+        return refuse(`security key signature without user verification for certificate "${cert.keyId}", which verify-required asks for`);
+      }
+    } else if (verifyRequired) return refuse("verify-required needs a security key, and this certificate's key is not one");
     const fingerprint = fingerprintSha256(cert.keyBlob, this.crypto);
     const caFingerprint = fingerprintSha256(cert.signatureKey, this.crypto);
     return this.succeed(user, `publickey (${algorithm} ${fingerprint}, certificate "${cert.keyId}" serial ${cert.serial} from CA ${caFingerprint})`, {

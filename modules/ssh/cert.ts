@@ -21,6 +21,10 @@ export const CERT_ALGORITHMS: Readonly<Record<string, CertAlgorithm>> = Object.f
   "ecdsa-sha2-nistp256-cert-v01@openssh.com": Object.freeze({ certType: "ecdsa-sha2-nistp256-cert-v01@openssh.com", keyType: "ecdsa-sha2-nistp256", signature: "ecdsa-sha2-nistp256" }),
   "ecdsa-sha2-nistp384-cert-v01@openssh.com": Object.freeze({ certType: "ecdsa-sha2-nistp384-cert-v01@openssh.com", keyType: "ecdsa-sha2-nistp384", signature: "ecdsa-sha2-nistp384" }),
   "ecdsa-sha2-nistp521-cert-v01@openssh.com": Object.freeze({ certType: "ecdsa-sha2-nistp521-cert-v01@openssh.com", keyType: "ecdsa-sha2-nistp521", signature: "ecdsa-sha2-nistp521" }),
+  // FIDO security keys (PROTOCOL.u2f): the key inside carries its application string; the holder's
+  // signature carries the authenticator's flags, checked by auth.ts as for plain sk- keys.
+  "sk-ssh-ed25519-cert-v01@openssh.com": Object.freeze({ certType: "sk-ssh-ed25519-cert-v01@openssh.com", keyType: "sk-ssh-ed25519@openssh.com", signature: "sk-ssh-ed25519@openssh.com" }),
+  "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com": Object.freeze({ certType: "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", keyType: "sk-ecdsa-sha2-nistp256@openssh.com", signature: "sk-ecdsa-sha2-nistp256@openssh.com" }),
   "rsa-sha2-256-cert-v01@openssh.com": Object.freeze({ certType: "ssh-rsa-cert-v01@openssh.com", keyType: "ssh-rsa", signature: "rsa-sha2-256" }),
   "rsa-sha2-512-cert-v01@openssh.com": Object.freeze({ certType: "ssh-rsa-cert-v01@openssh.com", keyType: "ssh-rsa", signature: "rsa-sha2-512" }),
 });
@@ -34,7 +38,7 @@ export const SSH_CERT_TYPE_USER = 1;
 /** Principals in one certificate we look at. */
 export const MAX_CERT_PRINCIPALS = 256;
 /** Critical options we enforce; any other refuses the certificate (PROTOCOL.certkeys). */
-const KNOWN_CRITICAL: readonly string[] = ["force-command", "source-address", "verify-required"];
+const KNOWN_CRITICAL: readonly string[] = Object.freeze(["force-command", "source-address", "verify-required"]);
 
 export interface Certificate {
   /** The key inside, as a plain public key blob ("ssh-ed25519" + key, ...). */
@@ -84,7 +88,8 @@ export function parseCertificate(blob: Uint8Array, alg: CertAlgorithm): Certific
     if (type !== alg.certType) return `certificate of type "${type.slice(0, 60)}" named as ${alg.certType}`;
     r.string(); // nonce
     const keyStart = r.pos;
-    if (alg.keyType === "ssh-ed25519") r.string();
+    // ed25519: pk; ECDSA: curve, Q; RSA: e, n; sk- keys add their application string.
+    if (alg.keyType === "ssh-ed25519" || alg.keyType === "sk-ssh-ed25519@openssh.com") r.string();
     else if (alg.keyType === "ssh-rsa") {
       r.mpint();
       r.mpint();
@@ -92,6 +97,7 @@ export function parseCertificate(blob: Uint8Array, alg: CertAlgorithm): Certific
       r.string();
       r.string();
     }
+    if (alg.keyType.startsWith("sk-")) r.string();
     // The key's fields are those of the plain key blob (RSA: e then n, as RFC 4253 6.6).
     const keyFields = blob.subarray(keyStart, r.pos);
     const keyBlob = new SshWriter(keyFields.length + 32).text(alg.keyType).raw(keyFields).bytes();

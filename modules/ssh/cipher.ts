@@ -65,7 +65,10 @@ export interface CipherAlgorithm {
   create(crypto: CryptoProvider, key: Uint8Array, iv: Uint8Array, mac: MacAlgorithm | null, macKey: Uint8Array | null): PacketCipher;
 }
 
-function gcmEntry(name: string, keyLength: number): CipherAlgorithm {
+function gcmEntry(algorithm: string, keyLength: number): CipherAlgorithm {
+  // Consts for the create() below to capture: xsl keeps a captured parameter (a mutable binding) in RAM
+  // as an alias, a const in flash with the preloaded table.
+  const name = algorithm;
   return Object.freeze({
     name,
     keyLength,
@@ -76,7 +79,10 @@ function gcmEntry(name: string, keyLength: number): CipherAlgorithm {
   });
 }
 
-function ctrEntry(name: string, keyLength: number): CipherAlgorithm {
+function ctrEntry(algorithm: string, keyLength: number): CipherAlgorithm {
+  // Consts for the create() below to capture: xsl keeps a captured parameter (a mutable binding) in RAM
+  // as an alias, a const in flash with the preloaded table.
+  const name = algorithm;
   return Object.freeze({
     name,
     keyLength,

@@ -42,7 +42,7 @@ interface DirectionKeys {
   macKey: Uint8Array | null;
 }
 
-const DISCONNECT_NAMES: Record<number, string> = {
+const DISCONNECT_NAMES: Readonly<Record<number, string>> = Object.freeze({
   1: "host not allowed",
   2: "protocol error",
   3: "key exchange failed",
@@ -53,7 +53,7 @@ const DISCONNECT_NAMES: Record<number, string> = {
   11: "by application",
   12: "too many connections",
   14: "no more auth methods",
-};
+});
 
 export class ServerConnection implements ChannelSender, SessionOwner {
   readonly transport: Transport;

@@ -33,7 +33,10 @@ function ecdsaSignatureBlob(name: string, rs: Uint8Array): Uint8Array {
   return new SshWriter(inner.length + name.length + 8).text(name).string(inner).bytes();
 }
 
-function rsaAlgorithm(name: string, hash: "sha256" | "sha512"): HostKeyAlgorithm {
+function rsaAlgorithm(algorithm: string, hashName: "sha256" | "sha512"): HostKeyAlgorithm {
+  // Consts for the methods below to capture: xsl keeps a captured parameter (a mutable binding) in RAM
+  // as an alias, a const in flash with the preloaded table.
+  const name = algorithm, hash = hashName;
   return Object.freeze({
     name,
     keyType: "ssh-rsa" as const,

@@ -270,7 +270,7 @@ export const MAX_AUTHORIZED_KEYS = 256;
 
 /** Key types OpenSSH recognises in the first field (sshkey.c keytypes[]); a first field that is not
  * one of these is taken as the options field, as sshd does. */
-const KNOWN_KEY_TYPES: readonly string[] = [
+const KNOWN_KEY_TYPES: readonly string[] = Object.freeze([
   "ssh-ed25519",
   "ssh-rsa",
   "ssh-dss",
@@ -289,7 +289,7 @@ const KNOWN_KEY_TYPES: readonly string[] = [
   "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
   "sk-ssh-ed25519-cert-v01@openssh.com",
   "ssh-xmss-cert-v01@openssh.com",
-];
+]);
 
 function isSpace(c: string): boolean {
   return c === " " || c === "\t";

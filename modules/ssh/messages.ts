@@ -1,7 +1,7 @@
 // Message numbers (RFC 4250 section 4.1, RFC 4252, RFC 4254, RFC 5656, RFC 8308), disconnect reason
 // codes (RFC 4250 4.2.2) and channel open failure codes (RFC 4250 4.3).
 
-export const MSG = {
+export const MSG = Object.freeze({
   DISCONNECT: 1,
   IGNORE: 2,
   UNIMPLEMENTED: 3,
@@ -32,9 +32,9 @@ export const MSG = {
   CHANNEL_REQUEST: 98,
   CHANNEL_SUCCESS: 99,
   CHANNEL_FAILURE: 100,
-} as const;
+} as const);
 
-export const DISCONNECT = {
+export const DISCONNECT = Object.freeze({
   HOST_NOT_ALLOWED_TO_CONNECT: 1,
   PROTOCOL_ERROR: 2,
   KEY_EXCHANGE_FAILED: 3,
@@ -45,14 +45,14 @@ export const DISCONNECT = {
   BY_APPLICATION: 11,
   TOO_MANY_CONNECTIONS: 12,
   NO_MORE_AUTH_METHODS_AVAILABLE: 14,
-} as const;
+} as const);
 
-export const OPEN_FAILURE = {
+export const OPEN_FAILURE = Object.freeze({
   ADMINISTRATIVELY_PROHIBITED: 1,
   CONNECT_FAILED: 2,
   UNKNOWN_CHANNEL_TYPE: 3,
   RESOURCE_SHORTAGE: 4,
-} as const;
+} as const);
 
 /** SSH_EXTENDED_DATA_STDERR (RFC 4254 section 5.2). */
 export const EXTENDED_DATA_STDERR = 1;

@@ -49,7 +49,7 @@ export interface ServerLimits {
   penaltySources: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = {
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   loginTimeoutMs: 60_000,
   kexTimeoutMs: 60_000,
   rekeyBytes: 1 << 30,
@@ -62,7 +62,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 16,
   maxUnauthenticated: 8,
   penaltySources: MAX_PENALTY_SOURCES,
-};
+});
 
 /** Limits for a microcontroller with ~300 KB of RAM, shared by both firmware hosts (hosts/esp32 and
  * the QEMU stand-in, hosts/qemu), so that QEMU's memory figures size the ESP32 build (README.md,

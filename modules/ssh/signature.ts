@@ -35,7 +35,10 @@ export interface SkSignature {
 
 /** RSA with SHA-2 (RFC 8332 3): the signature as long as the modulus; shorter ones (leading zero
  * bytes dropped by some signers) are padded as OpenSSH does; longer ones fail. */
-function rsaEntry(name: string, hash: "sha256" | "sha512"): SignatureAlgorithm {
+function rsaEntry(name: string, hashName: "sha256" | "sha512"): SignatureAlgorithm {
+  // Consts for the method below to capture: xsl keeps a captured parameter (a mutable binding) in RAM
+  // as an alias, a const in flash with the preloaded table.
+  const hash = hashName;
   return Object.freeze({
     name,
     keyType: "ssh-rsa",

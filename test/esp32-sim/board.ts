@@ -37,6 +37,14 @@ export const settings = {
   portMap: parseJson<Record<string, number>>(env.ESP32_SIM_PORT_MAP, {}),
   /** The access point the fake Wi-Fi can join: SSID, password, and the address DHCP gives. */
   accessPoint: parseJson<{ ssid?: string; password?: string; address?: string }>(env.ESP32_SIM_AP, {}),
+  /** The radio's surroundings, when more than that one network (scans list the ones up):
+   * [{ssid, password, address, rssi, channel, security}]. */
+  networks: parseJson<SimNetwork[] | null>(env.ESP32_SIM_NETWORKS, null),
+  /** The station MAC (the access point's name ends in its last two bytes). */
+  mac: env.ESP32_SIM_MAC ?? "24:0a:c4:5e:a1:7c",
+  /** Refuse connections while the board has no interface up (no station address, no access point):
+   * a login then proves the link it came over. */
+  linkCheck: env.ESP32_SIM_LINK_CHECK === "1",
   /** A release build (xsbug absent): LittleFS errors read "LFS_ERR: -28" instead of their text. */
   release: env.ESP32_SIM_RELEASE === "1",
   /** Milliseconds per mDNS probe round (mdns.js: 250). */
@@ -46,6 +54,39 @@ export const settings = {
 };
 
 mkdirSync(settings.stateDir, { recursive: true });
+
+export interface SimNetwork {
+  ssid: string;
+  password: string;
+  address: string;
+  rssi?: number;
+  channel?: number;
+  security?: string;
+}
+
+/** Which of the board's interfaces are up (wifi.ts keeps it; listener.ts reads it with linkCheck). */
+export const links = { station: false, accessPoint: false };
+
+// ---- the wall clock ----
+// An ESP32's clock reads 1970-01-01 plus the uptime after a power-up, until something (SNTP) sets
+// it: Date.now() here is real time plus an offset, which Time.set moves (time.ts). boot.ts installs
+// it before the built-ins are frozen.
+const realNow = Date.now.bind(Date);
+export const wallClock = { offsetMs: -realNow() };
+
+export function installWallClock(): void {
+  Date.now = () => realNow() + wallClock.offsetMs;
+}
+
+/** This machine's real time (what an SNTP server would say). */
+export function realTimeMs(): number {
+  return realNow();
+}
+
+/** Time.set(seconds). */
+export function setWallClock(seconds: number): void {
+  wallClock.offsetMs = seconds * 1000 - realNow();
+}
 
 function parseJson<T>(text: string | undefined, fallback: T): T {
   if (!text) return fallback;

@@ -25,6 +25,7 @@ export const SIMULATED_MODULES: Readonly<Record<string, string>> = {
   "embedded:io/digital": "digital.ts",
   "embedded:network/interface/wifi": "wifi.ts",
   mdns: "mdns.ts",
+  sntp: "sntp.ts",
   ota: "ota.ts",
 };
 

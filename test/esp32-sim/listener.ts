@@ -6,10 +6,11 @@
 //
 // The board's port is the device's port (22); on this machine the socket listens on 127.0.0.1 at the
 // port ESP32_SIM_PORT_MAP gives (default: any free one), like a router forwarding to the board. The
-// test learns it from a {type: "listening"} event.
+// test learns it from a {type: "listening"} event. With ESP32_SIM_LINK_CHECK a connection arriving
+// while the board has no interface up (no station address, no access point) is reset.
 
 import { createServer, type Server } from "node:net";
-import { post, report, settings } from "./board.js";
+import { links, post, report, settings } from "./board.js";
 import TCP, { Pcb, adoptPending } from "./tcp.js";
 
 export default class Listener {
@@ -33,7 +34,7 @@ export default class Listener {
     this.#port = port;
     const hostPort = settings.portMap[String(port)] ?? 0;
     this.#server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
-      if (this.#closed) {
+      if (this.#closed || (settings.linkCheck && !links.station && !links.accessPoint)) {
         socket.destroy();
         return;
       }

@@ -9,6 +9,8 @@ import sodium from "libsodium-wrappers-sumo";
 import { arg, exact, integer, out } from "./native-args.js";
 import { loadPsaNatives, psaFunctions } from "./natives-psa.js";
 import { otaFunctions } from "./ota.js";
+import { radioStarted, wifiFunctions } from "./wifi.js";
+import { report } from "./board.js";
 
 type HostFunction = (...args: unknown[]) => unknown;
 
@@ -17,6 +19,8 @@ const copy = (b: Uint8Array) => b.slice();
 const functions: Record<string, HostFunction> = {
   xs_native_crypto_random(...a) {
     const o = arg(a, 0);
+    // esp_fill_random gives true random numbers only while the radio is on.
+    if (!radioStarted()) report({ type: "random-before-radio", bytes: o.length });
     if (o.length) randomFillSync(o);
   },
   xs_native_crypto_sha256(...a) {
@@ -90,7 +94,7 @@ export async function loadNatives(): Promise<void> {
 
 /** The global native(): the host function of that name; a build would fail to link an unknown one. */
 export function native(name: string): HostFunction {
-  const f = functions[String(name)] ?? psaFunctions[String(name)] ?? otaFunctions[String(name)];
+  const f = functions[String(name)] ?? psaFunctions[String(name)] ?? otaFunctions[String(name)] ?? wifiFunctions[String(name)];
   if (!f) throw new Error(`native: no host function "${name}" in this image`);
   return f;
 }

@@ -9,38 +9,72 @@
 // onChanged("connection") and/or onChanged("address"). connection: 500 with an address (IPv4 and
 // IPv6 link-local), 400 associated, 300 connecting, 200 disconnected.
 //
-// The test: {cmd: "wifi", action: "drop"} takes the access point away (the station sees
-// STA_DISCONNECTED), "restore" brings it back (the station stays down until someone connects);
-// {cmd: "wifi", action: "status"} answers the state and every connect() made so far.
+// The radio's surroundings: the networks of ESP32_SIM_NETWORKS (or the one of ESP32_SIM_AP / the
+// build's ssid=), each with its password, the address its DHCP gives, RSSI, channel and security.
+// connect() to one that is up with its password associates; a wrong password is refused after a
+// handshake (FAIL_MS), a network that is not there after a full-channel search (ABSENT_MS). scan()
+// (esp_wifi_scan_start: refused while the station is associating) lists the networks that are up.
+// MAC: ESP32_SIM_MAC.
+//
+// The board's own access point (hosts/esp32/esp32_wifi.c, WIFI_MODE_APSTA): wifiFunctions below,
+// refused before Wi-Fi was started (no WiFi object yet: esp_wifi_get_mode fails); reported to the
+// test as {type: "ap", up, ssid, password}.
+//
+// The test: {cmd: "wifi", action: "drop"} takes the networks away (or the one named by `ssid`; the
+// station sees STA_DISCONNECTED), "restore" brings them back (the station stays down until someone
+// connects); {cmd: "wifi", action: "status"} answers the state and every connect() made so far.
 
-import { onCommand, post, report, settings } from "./board.js";
+import { links, onCommand, post, report, settings, type SimNetwork } from "./board.js";
 import config from "./mc-config.js";
 
 const WIFI_EVENT_STA_CONNECTED = 4;
 const WIFI_EVENT_STA_DISCONNECTED = 5;
 const IP_EVENT_STA_GOT_IP = 0;
 
-/** How long an association, DHCP and a failed attempt take (ms). */
+/** How long an association, DHCP, a refused handshake, a search for an absent network and a scan
+ * take (ms). */
 const ASSOCIATE_MS = 40;
 const DHCP_MS = 30;
 const FAIL_MS = 120;
+const ABSENT_MS = 200;
+const SCAN_MS = 60;
+/** The access point's address (ESP-IDF's default AP netif: DHCP server on 192.168.4.1/24). */
+const AP_ADDRESS = "192.168.4.1";
 
-const accessPoint = {
-  ssid: settings.accessPoint.ssid ?? String(config.ssid ?? ""),
-  password: settings.accessPoint.password ?? String(config.password ?? ""),
-  address: settings.accessPoint.address ?? "192.168.1.42",
-  up: true,
-};
+type Network = SimNetwork & { up: boolean };
+
+const networks: Network[] = (
+  settings.networks ?? [
+    {
+      ssid: settings.accessPoint.ssid ?? String(config.ssid ?? ""),
+      password: settings.accessPoint.password ?? String(config.password ?? ""),
+      address: settings.accessPoint.address ?? "192.168.1.42",
+    },
+  ]
+)
+  .filter((n) => n.ssid !== "")
+  .map((n) => ({ rssi: -50, channel: 6, security: n.password ? "wpa2_psk" : "none", ...n, up: true }));
 
 /** The station (ESP-IDF driver and netif). */
 const station = {
   associated: false,
   ssid: undefined as string | undefined,
+  network: null as Network | null,
   /** gIP: 1 IPv4 address, 2 IPv6 link-local. */
   ip: 0,
   attempt: null as NodeJS.Timeout | null,
   connects: [] as { ssid: string; at: number; ok: boolean | null }[],
 };
+
+/** Wi-Fi started (esp_wifi_start): the first WiFi object does it. */
+let started = false;
+/** The board's access point. */
+const ap = { up: false, ssid: "", password: "" };
+let scanning = false;
+
+export function radioStarted(): boolean {
+  return started;
+}
 
 interface EventMessage {
   event: number;
@@ -61,27 +95,30 @@ function staConnect(ssid: string, password: string): boolean {
   const entry = { ssid, at: Date.now(), ok: null as boolean | null };
   station.connects.push(entry);
   report({ type: "wifi-connect", ssid });
-  const ok = accessPoint.up && ssid === accessPoint.ssid && password === accessPoint.password;
+  const n = networks.find((x) => x.ssid === ssid && x.up) ?? null;
+  const ok = n !== null && password === n.password;
   station.attempt = setTimeout(
     () => {
       station.attempt = null;
-      entry.ok = ok && accessPoint.up;
+      entry.ok = ok && n!.up;
       if (!entry.ok) {
         broadcast({ event: WIFI_EVENT_STA_DISCONNECTED });
         return;
       }
       station.associated = true;
       station.ssid = ssid;
+      station.network = n;
       station.ip = 0;
       broadcast({ event: WIFI_EVENT_STA_CONNECTED, ipInit: 0 });
       station.attempt = setTimeout(() => {
         station.attempt = null;
         if (!station.associated) return;
         station.ip = 0x03;
+        links.station = true;
         broadcast({ event: IP_EVENT_STA_GOT_IP });
       }, DHCP_MS);
     },
-    ok ? ASSOCIATE_MS : FAIL_MS,
+    ok ? ASSOCIATE_MS : n ? FAIL_MS : ABSENT_MS,
   );
   return true;
 }
@@ -92,25 +129,50 @@ function staDisconnect(): void {
   const was = station.associated;
   station.associated = false;
   station.ssid = undefined;
+  station.network = null;
   station.ip = 0;
+  links.station = false;
   if (was) broadcast({ event: WIFI_EVENT_STA_DISCONNECTED });
 }
 
+/** esp32_wifi.c's hooks. */
+export const wifiFunctions: Record<string, (...args: unknown[]) => unknown> = {
+  xs_esp32_wifi_ap_start(...a) {
+    if (a.length < 2) throw new Error("ap: ssid and password expected");
+    const ssid = String(a[0]);
+    const password = String(a[1]);
+    if (Buffer.byteLength(ssid) < 1 || Buffer.byteLength(ssid) > 32) throw new RangeError("ap: ssid is 1 to 32 bytes");
+    if (Buffer.byteLength(password) < 8 || Buffer.byteLength(password) > 63) throw new RangeError("ap: WPA2 password is 8 to 63 characters");
+    if (!started) throw new Error("ap: Wi-Fi not started");
+    Object.assign(ap, { up: true, ssid, password });
+    links.accessPoint = true;
+    report({ type: "ap", up: true, ssid, password });
+    return AP_ADDRESS;
+  },
+  xs_esp32_wifi_ap_stop() {
+    if (!ap.up) return;
+    ap.up = false;
+    links.accessPoint = false;
+    report({ type: "ap", up: false, ssid: ap.ssid });
+  },
+};
+
 onCommand("wifi", (m) => {
+  const named = (n: Network) => m.ssid === undefined || n.ssid === m.ssid;
   switch (m.action) {
     case "drop":
-      accessPoint.up = false;
-      staDisconnect();
+      for (const n of networks) if (named(n)) n.up = false;
+      if (station.network && !station.network.up) staDisconnect();
       break;
     case "restore":
-      accessPoint.up = true;
+      for (const n of networks) if (named(n)) n.up = true;
       break;
     case "status":
       break;
     default:
       throw new Error(`wifi: unknown action ${String(m.action)}`);
   }
-  return { apUp: accessPoint.up, associated: station.associated, ip: station.ip, connects: station.connects };
+  return { networksUp: networks.filter((n) => n.up).map((n) => n.ssid), associated: station.associated, ssid: station.ssid ?? null, ip: station.ip, connects: station.connects, accessPoint: { ...ap } };
 });
 
 export default class WiFi {
@@ -126,6 +188,7 @@ export default class WiFi {
       this.#connected = true;
       this.#ip = station.ip;
     }
+    started = true;
     open.add(this);
   }
 
@@ -168,7 +231,7 @@ export default class WiFi {
 
   get address(): string | undefined {
     this.#check();
-    if (station.ip & 0x01) return accessPoint.address;
+    if (station.ip & 0x01) return station.network?.address;
     if (station.ip & 0x02) return "fe80::1";
     return undefined;
   }
@@ -176,6 +239,42 @@ export default class WiFi {
   get SSID(): string | undefined {
     this.#check();
     return station.associated ? station.ssid : undefined;
+  }
+
+  get RSSI(): number | undefined {
+    this.#check();
+    return station.associated ? station.network?.rssi : undefined;
+  }
+
+  get MAC(): string {
+    this.#check();
+    return settings.mac;
+  }
+
+  /** xs_wifi419_scan: one scan at a time; esp_wifi_scan_start fails while the station associates. */
+  scan(options: { onFound?: (ap: Record<string, unknown>) => void; onComplete?: () => void }): void {
+    this.#check();
+    if (scanning) throw new Error("already scanning");
+    if (typeof options?.onFound !== "function") throw new Error("onFound required");
+    if (station.attempt && !station.associated) throw new Error("scan failed");
+    scanning = true;
+    const { onFound, onComplete } = options;
+    const seen = networks.filter((n) => n.up).map((n, i) => ({ SSID: n.ssid, BSSID: `02:00:00:00:00:${(i + 16).toString(16)}`, RSSI: n.rssi, channel: n.channel, security: n.security }));
+    report({ type: "wifi-scan", found: seen.length });
+    setTimeout(() => {
+      scanning = false;
+      if (this.#closed) return;
+      post(() => {
+        for (const found of seen) {
+          try {
+            onFound.call(this, found);
+          } catch {
+            // the SDK's xsTry around each call swallows it
+          }
+        }
+        if (typeof onComplete === "function") onComplete.call(this);
+      });
+    }, SCAN_MS);
   }
 
   connect(options: { SSID?: string; password?: string }): void {

@@ -189,8 +189,28 @@ declare module "embedded:network/interface/wifi" {
     readonly connection: number;
     readonly address: string | undefined;
     readonly SSID: string | undefined;
+    /** The station's MAC, "aa:bb:cc:dd:ee:ff". */
+    readonly MAC: string | undefined;
+    /** dBm of the network joined (undefined when not associated). */
+    readonly RSSI: number | undefined;
     connect(options: { SSID: string; password?: string }): void;
     disconnect(): void;
+    /** esp_wifi_scan_start; onFound once per access point, then onComplete. Throws "already
+     * scanning" / "scan failed" (e.g. while the station is associating). */
+    scan(options: { onFound: (ap: { SSID?: string; BSSID?: string; RSSI?: number; channel?: number; security?: string }) => void; onComplete?: () => void; channel?: number }): void;
+    close(): void;
+  }
+}
+
+declare module "sntp" {
+  /** Moddable's SNTP client (modules/network/sntp/sntp.js, over the `socket` module's UDP): asks
+   * `host`, retries every 5 s (5 times); callback(SNTP.time, seconds since 1970), (SNTP.retry), or
+   * (SNTP.error, message), which may return the next host to try. */
+  export default class SNTP {
+    static readonly time: 1;
+    static readonly retry: 2;
+    static readonly error: -1;
+    constructor(options: { host: string }, callback: (message: number, value?: number | string) => string | undefined | void);
     close(): void;
   }
 }
@@ -205,17 +225,5 @@ declare module "mdns" {
     add(service: MDNSService): void;
     remove(service: MDNSService): void;
     // close() exists in mdns.js but not in the SDK's typings/mdns.d.ts: network.ts casts for it.
-  }
-}
-
-declare module "ota" {
-  /** Moddable's ESP32 OTA (build/devices/esp32/modules/ota): the constructor calls esp_ota_begin on
-   * the next update partition (erasing as it goes: OTA_WITH_SEQUENTIAL_WRITES), write() appends,
-   * cancel() ends without switching, complete() runs esp_ota_end and esp_ota_set_boot_partition. */
-  export default class OTA {
-    constructor();
-    write(data: ArrayBuffer | ArrayBufferView): void;
-    cancel(): void;
-    complete(): void;
   }
 }

@@ -9,7 +9,10 @@ import { curveInfo } from "../pubkey.js";
 import { SshWriter } from "../wire.js";
 import type { KexHash, KexMethod, KexServerResult } from "./method.js";
 
-function method(curve: EcCurve, hash: KexHash): KexMethod {
+function method(curveName: EcCurve, hash: KexHash): KexMethod {
+  // Consts for the method below to capture: xsl keeps a captured parameter (a mutable binding) in RAM
+  // as an alias, a const in flash with the preloaded table.
+  const curve = curveName;
   const info = curveInfo(curve);
   const name = `ecdh-sha2-${info.id}`;
   const needs: CryptoFeature[] = [`ecdh-${curve}` as CryptoFeature];

@@ -1,0 +1,213 @@
+// Firmware figures (issue [4/5]): what the QEMU firmware moves, beside what its emulated hardware
+// allows, in one run:
+// - flash: the raw write speed of the emulated NOR flash (a C loop in the flash image: erase, then
+//   program 4 KiB pieces; bench/xs/flash-bench-entry.ts) beside the flash store's own upload path
+//   (Files in 4 KiB writes, no SSH) and scp into the SSH image's store (SFTP and legacy `scp -O`);
+//   the goal is scp >= 80% of the raw speed;
+// - device output: bytes per second from the UART (QEMU's ns16550 on a TCP chardev this bench
+//   writes into) to 1 and to 3 attached SSH sessions;
+// - crypto: guest instructions per MiB of chacha20-poly1305 and AES-256-GCM through the native hooks
+//   (exact, -icount shift=0; the image test/qemu-crypto-algs.test.ts boots).
+// Wall-clock figures are the emulator's on this machine (scp's are slopes between a 64 KiB and a
+// 1 MiB copy, so connection setup drops out); each is the median of ROUNDS.
+//
+//   npm run bench:firmware            -> a table, and bench/results/firmware.json
+//   npm run bench:firmware -- --ssh-only   the SSH image's rows alone
+
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { dirname, join } from "node:path";
+import { buildFirmware, buildSshFirmware, firmwareDir, outDir, repoRoot } from "../hosts/qemu/build.js";
+import { bundleForXs } from "../hosts/qemu/bundle.js";
+import { bootSshServer, runFirmware } from "../hosts/qemu/run.js";
+import { runAlgsImage } from "../test/helpers/qemu-crypto.js";
+import { ensureTool, freePort, opensshOptions, run, tempDir } from "../test/helpers/tools.js";
+
+const ROUNDS = 3;
+const SMALL = 64 * 1024;
+const BIG = 1024 * 1024;
+/** Device output per measurement. */
+const DEVICE_BYTES = 64 * 1024;
+const STEP_MS = 120_000;
+const TARGET = "console@127.0.0.1";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mbs = (bytes: number, ms: number) => bytes / 1e3 / ms;
+
+async function flashFigures(): Promise<{ rawMBs: number; storeMBs: number; rawInstrPerMiB: number; storeInstrPerMiB: number }> {
+  const js = join(outDir, "test", "flash-bench.js");
+  await bundleForXs(join(repoRoot, "bench/xs/flash-bench-entry.ts"), js);
+  const built = await buildFirmware({
+    bundle: js,
+    out: "bench-flash.elf",
+    components: [{ name: "flash", sources: ["pflash.c", "xs_flash.c", "flash_test_extras.c"].map((f) => join(firmwareDir, f)), cflags: ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare"] }],
+    log: () => {},
+  });
+  const boot = async (icount: boolean) => {
+    const data = tempDir("essh-bench-flash-");
+    try {
+      const r = await runFirmware({ elf: built.elf, data: data.path, stdio: "pipe", icount, timeoutMs: STEP_MS });
+      const raw = r.output.match(/^bench raw (\d+) (\d+) (\d+)$/m), store = r.output.match(/^bench store (\d+) ([\d.]+)$/m);
+      if (r.code !== 0 || !raw || !store) throw new Error(`the flash bench image failed (exit ${r.code}):\n${r.output}\n${r.stderr}`);
+      return { bytes: Number(raw[1]), rawNs: Number(raw[2]), rawInstr: Number(raw[3]), storeMs: Number(store[2]) };
+    } finally {
+      data.cleanup();
+    }
+  };
+  const raws: number[] = [], stores: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const b = await boot(false);
+    raws.push(mbs(b.bytes, b.rawNs / 1e6));
+    stores.push(mbs(b.bytes, b.storeMs));
+  }
+  // Guest instructions (exact under -icount shift=0: the store's time in virtual ns is its count).
+  const c = await boot(true);
+  const perMiB = (n: number) => n / (c.bytes / (1 << 20));
+  return { rawMBs: median(raws), storeMBs: median(stores), rawInstrPerMiB: perMiB(c.rawInstr), storeInstrPerMiB: perMiB(c.storeMs * 1e6) };
+}
+
+/** SSH sessions attached to the UART, and the bytes each received after a marker. */
+class Sessions {
+  readonly outs: Buffer[][] = [];
+  readonly children: ReturnType<typeof spawn>[] = [];
+  errs = "";
+  /** Attaches one more session (no pty: the output comes through untouched; stdin stays open). */
+  add(port: number, key: string): void {
+    const chunks: Buffer[] = [];
+    this.outs.push(chunks);
+    const c = spawn("ssh", ["-T", "-p", String(port), ...opensshOptions(key, 30), TARGET], { stdio: ["pipe", "pipe", "pipe"] });
+    c.stdout!.on("data", (d: Buffer) => chunks.push(d));
+    c.stderr!.on("data", (d: Buffer) => (this.errs += d.toString()));
+    this.children.push(c);
+  }
+  after(i: number, marker: Buffer): number {
+    const all = Buffer.concat(this.outs[i]);
+    const at = all.lastIndexOf(marker);
+    return at < 0 ? -1 : all.length - at - marker.length;
+  }
+  close(): void {
+    for (const c of this.children) c.kill("SIGTERM");
+  }
+}
+
+/** Waits for ok() (checked on each turn of the event loop, or every `everyMs`), bounded by `ms`. */
+async function until(what: string, ok: () => boolean, ms = STEP_MS, everyMs = 0): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => (everyMs ? setTimeout(r, everyMs) : setImmediate(r)));
+  }
+}
+
+async function deviceOutput(uart: Socket, port: number, key: string, n: number): Promise<number> {
+  const s = new Sessions();
+  try {
+    // One at a time: each is attached once it sees a marker printed after it connected.
+    for (let i = 0; i < n; i++) {
+      s.add(port, key);
+      const hello = Buffer.from(`\r\n=== session ${i + 1} of ${n} ${randomBytes(4).toString("hex")} ===\r\n`);
+      await until(`session ${i + 1} of ${n} attached (${s.errs.trim()})`, () => {
+        uart.write(hello);
+        return s.after(i, hello) >= 0;
+      }, STEP_MS, 100);
+    }
+    const rates: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const marker = Buffer.from(`\r\n=== bench ${n} ${round} ${randomBytes(4).toString("hex")} ===\r\n`);
+      uart.write(marker);
+      await until(`all ${n} session(s) attached and saw the marker`, () => s.outs.every((_, i) => s.after(i, marker) >= 0));
+      // Printable bytes, no escape character: what a console prints.
+      const payload = Buffer.alloc(DEVICE_BYTES);
+      for (let i = 0; i < payload.length; i++) payload[i] = 0x20 + ((i * 7) % 95);
+      const t0 = performance.now();
+      uart.write(payload);
+      await until(`${DEVICE_BYTES} bytes of device output reached ${n} session(s)`, () => s.outs.every((_, i) => s.after(i, marker) >= DEVICE_BYTES));
+      rates.push(mbs(DEVICE_BYTES, performance.now() - t0) * 1e3); // KB/s
+    }
+    return median(rates);
+  } finally {
+    s.close();
+  }
+}
+
+async function sshFigures(): Promise<{ sftpMBs: number; scpLegacyMBs: number; device1KBs: number; device3KBs: number }> {
+  ensureTool("ssh", "openssh-client");
+  ensureTool("scp", "openssh-client");
+  await buildSshFirmware({ log: () => {} });
+  const tmp = tempDir("essh-bench-fw-");
+  const key = join(tmp.path, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 30_000 });
+  execFileSync("cp", [`${key}.pub`, join(tmp.path, "authorized_keys")]);
+  const port = await freePort(), uartPort = await freePort();
+  const qemu = await bootSshServer({ listen: `127.0.0.1:${port}`, data: tmp.path, uart: `tcp:127.0.0.1:${uartPort}`, timeoutMs: 30 * 60_000 });
+  const uart = connect(uartPort, "127.0.0.1");
+  uart.on("data", () => {}); // what sessions type to the device: not read here
+  try {
+    await new Promise<void>((ok, fail) => { uart.once("connect", ok); uart.once("error", fail); });
+    const files = { small: join(tmp.path, "small.bin"), big: join(tmp.path, "big.bin") };
+    writeFileSync(files.small, randomBytes(SMALL));
+    writeFileSync(files.big, randomBytes(BIG));
+    const copy = async (legacy: boolean, file: string): Promise<number> => {
+      const t0 = performance.now();
+      const r = await run("scp", [...(legacy ? ["-O"] : []), "-P", String(port), ...opensshOptions(key, 30), file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
+      if (r.code !== 0) throw new Error(`scp${legacy ? " -O" : ""}: ${r.stderr}`);
+      return performance.now() - t0;
+    };
+    const slope = async (legacy: boolean) => {
+      const rates: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const small = await copy(legacy, files.small), big = await copy(legacy, files.big);
+        rates.push(mbs(BIG - SMALL, big - small));
+      }
+      return median(rates);
+    };
+    const sftpMBs = await slope(false), scpLegacyMBs = await slope(true);
+    const device1KBs = await deviceOutput(uart, port, key, 1);
+    const device3KBs = await deviceOutput(uart, port, key, 3);
+    return { sftpMBs, scpLegacyMBs, device1KBs, device3KBs };
+  } catch (e) {
+    console.error(`the SSH image's log ends:\n${qemu.output().split("\n").slice(-25).join("\n")}`);
+    throw e;
+  } finally {
+    uart.destroy();
+    qemu.child.kill("SIGTERM");
+    await qemu.done;
+    tmp.cleanup();
+  }
+}
+
+async function cryptoFigures(): Promise<{ chachaPerMiB: number; gcmPerMiB: number }> {
+  const r = await runAlgsImage({}, "bench-fw-crypto.elf", 600_000);
+  const get = (name: string) => {
+    const v = r.figures[name]?.instructions;
+    if (!(v > 0)) throw new Error(`no figure ${name} (exit ${r.code}):\n${r.output}`);
+    return v;
+  };
+  return { chachaPerMiB: get("chacha20-poly1305-1MiB"), gcmPerMiB: get("aes256-gcm-1MiB") };
+}
+
+const only = process.argv.includes("--ssh-only");
+const flash = only ? { rawMBs: NaN, storeMBs: NaN, rawInstrPerMiB: NaN, storeInstrPerMiB: NaN } : await flashFigures();
+const ssh = await sshFigures();
+const crypto = only ? { chachaPerMiB: NaN, gcmPerMiB: NaN } : await cryptoFigures();
+const f1 = (n: number) => n.toFixed(2);
+const rows: [string, string][] = [
+  ["raw NOR flash write (C loop: erase + program 4 KiB), MB/s", f1(flash.rawMBs)],
+  ["  guest instructions per MiB: raw / through the store", `${(flash.rawInstrPerMiB / 1e6).toFixed(1)} M / ${(flash.storeInstrPerMiB / 1e6).toFixed(1)} M`],
+  ["flash store upload (Files, 4 KiB writes, no SSH), MB/s", `${f1(flash.storeMBs)} (${((flash.storeMBs / flash.rawMBs) * 100).toFixed(0)}% of raw)`],
+  ["scp (SFTP) into the store, MB/s", `${f1(ssh.sftpMBs)} (${((ssh.sftpMBs / flash.rawMBs) * 100).toFixed(0)}% of raw; goal 80%)`],
+  ["scp -O into the store, MB/s", `${f1(ssh.scpLegacyMBs)} (${((ssh.scpLegacyMBs / flash.rawMBs) * 100).toFixed(0)}% of raw)`],
+  ["device output to 1 session, KB/s", ssh.device1KBs.toFixed(0)],
+  ["device output to 3 sessions, KB/s each", `${ssh.device3KBs.toFixed(0)} (${((ssh.device3KBs / ssh.device1KBs) * 100).toFixed(0)}% of one session's)`],
+  ["chacha20-poly1305, guest instructions per MiB", `${(crypto.chachaPerMiB / 1e6).toFixed(1)} M`],
+  ["AES-256-GCM, guest instructions per MiB", `${(crypto.gcmPerMiB / 1e6).toFixed(1)} M`],
+];
+console.log(`QEMU firmware figures (median of ${ROUNDS}; wall clock is the emulator's on this machine)`);
+console.log("| measure | value |\n|---|--:|");
+for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+const out = join(repoRoot, "bench/results/firmware.json");
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, flash, ssh, crypto }, null, 2)}\n`);
+console.log(`wrote ${out.slice(repoRoot.length + 1)}`);
