@@ -83,7 +83,7 @@ interface Manifest {
   data?: Record<string, string | string[]>;
   creation?: { main?: string };
   preload?: string[];
-  platforms?: Record<string, { dependency?: { name?: string; idf?: string; includes?: string[] }[] }>;
+  platforms?: Record<string, { dependency?: { name?: string; idf?: string; includes?: string[] }[]; modules?: Record<string, string | string[]> }>;
 }
 
 /** Where the espressif/libsodium component (1.0.20) keeps sodium.h; mcconfig adds only the
@@ -134,7 +134,8 @@ async function manifests(): Promise<string> {
   const lacking = LIBSODIUM_INCLUDES.filter((i) => !(sodium.includes ?? []).includes(i));
   if (lacking.length > 0) throw new Error(`manifest_app.json: the libsodium dependency's "includes" lack ${lacking.join(", ")} (mcconfig adds only its include/ folder: sodium.h would not be found)`);
   let modules = 0;
-  for (const [target, sources] of Object.entries(m.modules)) {
+  // The ESP-IDF-only C files sit in platforms.esp32 (the Linux port, hosts/esp32/lin, has stand-ins).
+  for (const [target, sources] of [...Object.entries(m.modules), ...Object.entries(m.platforms?.esp32?.modules ?? {})]) {
     for (const source of asList(sources)) {
       const found = matches(hostDir, source);
       if (found.length === 0) throw new Error(`module ${target}: ${source} matches no file`);

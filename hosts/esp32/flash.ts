@@ -72,6 +72,27 @@ function asBuffer(view: Uint8Array): ArrayBuffer {
   return view as unknown as ArrayBuffer;
 }
 
+/** Writes one piece. Linux port only (mcconfig -p lin, hosts/esp32/lin): the SDK's lin modFile.c
+ * takes ArrayBuffers only and refuses a view ("not an ArrayBuffer instance") before writing
+ * anything; after the first refusal (store.viewsRefused), pieces go as ArrayBuffers: a view of a
+ * whole buffer as its buffer, a part copied. The ESP32 natives take the view, so boards never copy. */
+function writePiece(store: ModdableFlashStore, f: File, view: Uint8Array): void {
+  if (!store.viewsRefused) {
+    try {
+      f.write(asBuffer(view));
+      return;
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.includes("ArrayBuffer")) throw e;
+      store.viewsRefused = true;
+    }
+  }
+  f.write(view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? (view.buffer as ArrayBuffer) : (view.slice().buffer as ArrayBuffer));
+}
+
+/** Linux port only: the SDK's lin System.info() returns {} (a host folder has no partition size),
+ * so the store reports this capacity and counts the bytes of its files as used. */
+export const HOST_FOLDER_CAPACITY = 16 * 1024 * 1024;
+
 export class ModdableFlashStore implements FlashStore {
   readonly capacity: number;
   readonly maxNameLength: number;
@@ -81,6 +102,8 @@ export class ModdableFlashStore implements FlashStore {
   private readonly clock: () => number | null;
   private openFiles = 0;
   private tempCounter = 0;
+  /** Set once File.write refused a byte view (the SDK's Linux port only, see writePiece). */
+  viewsRefused = false;
   /** Keeps the file system mounted (see the header). */
   private readonly mountPin: Iterator;
   /** Zeros written over gaps; made on first use, in RAM (made while the module body runs, it would be
@@ -93,7 +116,7 @@ export class ModdableFlashStore implements FlashStore {
     this.clock = clock ?? (() => Date.now());
     if (!root.endsWith("/")) this.root = root + "/";
     this.mountPin = attempt("mount", () => new Iterator(this.root));
-    this.capacity = attempt("info", () => System.info().total);
+    this.capacity = attempt("info", () => System.info().total) ?? HOST_FOLDER_CAPACITY;
     if (directories) {
       this.maxNameLength = LITTLEFS_MAX_NAME;
       this.maxOpenFiles = LITTLEFS_MAX_OPEN_FILES;
@@ -118,7 +141,19 @@ export class ModdableFlashStore implements FlashStore {
   }
 
   used(): number {
-    return attempt("info", () => System.info().used);
+    const used = attempt("info", () => System.info().used) as number | undefined;
+    if (used !== undefined) return used;
+    // Linux port only (see HOST_FOLDER_CAPACITY): the files' bytes, top level and folders.
+    let total = 0;
+    const pending = [""];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      this.scan(dir, (name, length) => {
+        if (length === undefined) pending.push(dir === "" ? name : `${dir}/${name}`);
+        else total += length;
+        return true;
+      });
+    }
+    return total;
   }
 
   /** Throws ENOSPC unless `growth` more bytes fit (the file system may still refuse a little
@@ -328,7 +363,7 @@ class ModdableFileHandle implements FileHandle {
       if (offset > size) this.fill(f, size, offset);
       for (let done = 0; done < data.length; done += FLASH_PIECE) {
         f.position = offset + done;
-        f.write(asBuffer(data.subarray(done, Math.min(done + FLASH_PIECE, data.length))));
+        writePiece(this.store, f, data.subarray(done, Math.min(done + FLASH_PIECE, data.length)));
       }
     });
     this.store.touch(this.path);
@@ -339,7 +374,7 @@ class ModdableFileHandle implements FileHandle {
     const z = this.store.zeros();
     for (let at = from; at < to; at += ZERO_PIECE) {
       f.position = at;
-      f.write(asBuffer(to - at >= ZERO_PIECE ? z : z.subarray(0, to - at)));
+      writePiece(this.store, f, to - at >= ZERO_PIECE ? z : z.subarray(0, to - at));
     }
   }
 

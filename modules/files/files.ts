@@ -189,17 +189,20 @@ export class Files {
 
   /** Removes temp files left by uploads that never completed (call at start). Returns their count. */
   recover(): number {
+    // A loop over a list of folders still to visit, not a recursive walk: each level of recursion
+    // costs XS stack slots, and the boards' stack is 512 slots (a deep tree overflowed it on the
+    // SDK's Linux port, whose store is a host folder).
     let removed = 0;
-    const walk = (dir: string) => {
+    const pending = [""];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
       for (const s of this.store.list(dir)) {
         const path = joinPath(dir, s.name);
         if (s.name.startsWith(TEMP_PREFIX)) {
           this.removeQuietly(path);
           removed++;
-        } else if (s.isDirectory) walk(path);
+        } else if (s.isDirectory) pending.push(path);
       }
-    };
-    walk("");
+    }
     return removed;
   }
 
