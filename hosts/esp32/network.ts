@@ -143,7 +143,9 @@ class Esp32Radio implements WifiRadio {
 
   scan(found: (n: ScanResult) => void, done: (error: string | null) => void): void {
     this.wifi.scan({
-      onFound: (ap) => found({ ssid: ap.SSID ?? "", rssi: ap.RSSI ?? 0, channel: ap.channel ?? 0, security: ap.security ?? "" }),
+      // The SDK's native sets `security` on each result, but its typings (WiFiScanResult) leave it
+      // out: read it through a wider type so mcconfig's tsc (the SDK's typings) accepts it.
+      onFound: (ap) => found({ ssid: ap.SSID ?? "", rssi: ap.RSSI ?? 0, channel: ap.channel ?? 0, security: (ap as { security?: string }).security ?? "" }),
       onComplete: () => done(null),
     });
   }
