@@ -13,6 +13,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BOARD_TRANSFER_LENGTH } from "../modules/files/files.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { ensurePythonModule, ensureTool, run, tempDir } from "./helpers/tools.js";
 
@@ -96,6 +97,26 @@ describe("libssh2 1.10 through curl sftp://", () => {
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(down.stdout, data);
     assert.match(suiteOf(srv, /client SSH-2\.0-libssh2/), /cipher aes\d+-ctr, mac hmac-sha2-(256|512)[,;]/);
+  });
+
+  test("a board's 4 KiB transfer length: libssh2's 30,000-byte READs still come back whole", async () => {
+    // libssh2 1.10 takes a short READ answer for a regular file as "Read Packet At Unexpected
+    // Offset" (curl: transfer closed with bytes remaining): the server streams whole answers.
+    const board = await startTestServer({ transferLength: BOARD_TRANSFER_LENGTH });
+    try {
+      const data = randomBytes(100 * 1024 + 123);
+      const local = join(board.dir, "board.bin");
+      writeFileSync(local, data);
+      const url = `sftp://127.0.0.1:${board.port}/board.bin`;
+      const auth = ["-sS", "-k", "-u", "console:", "--key", board.clientKey, "--pubkey", board.clientKey + ".pub", "--max-time", "20"];
+      const up = await run("curl", [...auth, "-T", local, url], { timeoutMs: RUN_MS });
+      assert.equal(up.code, 0, up.stderr);
+      const down = await run("curl", [...auth, url], { timeoutMs: RUN_MS });
+      assert.equal(down.code, 0, down.stderr);
+      assert.deepEqual(down.stdout, data);
+    } finally {
+      await board.close();
+    }
   });
 });
 

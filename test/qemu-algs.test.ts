@@ -9,6 +9,10 @@
 // - bad input for the new algorithms: an AES-GCM packet with a flipped tag bit (MAC_ERROR) and an
 //   ML-KEM client key of the wrong length (KEY_EXCHANGE_FAILED) each end that connection, and the
 //   server goes on serving.
+// - OpenSSH 9.2 with ECDSA-256/384/521 user keys, no extra flags;
+// - the clients outside OpenSSH with their own defaults, as on the node host (clients-algs): paramiko
+//   2.12 (AES-CTR + HMAC) exec and SFTP, libssh2 1.10 through curl sftp:// up and down, PuTTY's plink
+//   pinned to the image's Ed25519 host key (-hostkey).
 // The server's log (one line per kex with its algorithms) is checked beside each client's `-v` view.
 
 import { after, before, describe, test } from "node:test";
@@ -23,10 +27,16 @@ import { DISCONNECT, MSG } from "../modules/ssh/messages.js";
 import { chrootSshVersion, ensureChroot, keyIntoChroot } from "./helpers/chroot.js";
 import { tcpClient, type ClientOptions } from "./helpers/client.js";
 import { sha256 } from "./helpers/procs.js";
-import { ensureTool, freePort, opensshOptions, run, tempDir } from "./helpers/tools.js";
+import { ensurePythonModule, ensureTool, freePort, opensshOptions, run, tempDir } from "./helpers/tools.js";
 
 ensureTool("ssh", "openssh-client");
 ensureTool("scp", "openssh-client");
+ensureTool("curl", "curl");
+ensureTool("plink", "putty-tools");
+ensureTool("puttygen", "putty-tools");
+/** Debian's python3 (another python3 may come first on PATH, without Debian's modules). */
+const PYTHON = "/usr/bin/python3";
+ensurePythonModule(PYTHON, "paramiko", "python3-paramiko");
 
 const TARGET = "console@127.0.0.1";
 const RUN_MS = 60_000;
@@ -51,6 +61,7 @@ describe("the new algorithms in the QEMU firmware (native PSA and ML-KEM hooks, 
   let port = 0;
   let rsaKey = "";
   let edKey = "";
+  const ecdsaKeys: string[] = [];
   let chroot = "";
   const t0 = Date.now();
   const kexLines = (re: RegExp) => qemu.output().split("\n").filter((l) => re.test(l));
@@ -61,7 +72,9 @@ describe("the new algorithms in the QEMU firmware (native PSA and ML-KEM hooks, 
     await buildSshFirmware({ log: () => {} });
     rsaKey = keygen(tmp.path, "id_rsa", "rsa", 3072);
     edKey = keygen(tmp.path, "id_ed25519", "ed25519");
-    writeFileSync(join(tmp.path, "authorized_keys"), readFileSync(`${rsaKey}.pub`, "utf8") + readFileSync(`${edKey}.pub`, "utf8"));
+    for (const bits of [256, 384, 521]) ecdsaKeys.push(keygen(tmp.path, `id_ecdsa${bits}`, "ecdsa", bits));
+    const pubs = [rsaKey, edKey, ...ecdsaKeys].map((k) => readFileSync(`${k}.pub`, "utf8"));
+    writeFileSync(join(tmp.path, "authorized_keys"), pubs.join(""));
     port = await freePort();
     qemu = await bootSshServer({ listen: `127.0.0.1:${port}`, data: tmp.path });
   });
@@ -84,7 +97,7 @@ describe("the new algorithms in the QEMU firmware (native PSA and ML-KEM hooks, 
     const log = qemu.output();
     assert.match(log, /^host key SHA256:\S+ \(ECDSA\)$/m);
     assert.match(log, /^host key SHA256:\S+ \(RSA\)$/m);
-    assert.match(log, /^authorized_keys: 2 key\(s\)$/m);
+    assert.match(log, /^authorized_keys: 5 key\(s\)$/m);
   });
 
   test("OpenSSH 9.2 logs in with an RSA-3072 user key, no extra flags (rsa-sha2-512)", async () => {
@@ -93,6 +106,81 @@ describe("the new algorithms in the QEMU firmware (native PSA and ML-KEM hooks, 
     assert.equal(r.stdout.toString(), "rsa user key\n");
     assert.match(r.stderr, /Server accepts key: \S+ RSA SHA256:/);
     assert.ok(kexLines(/logged in with publickey \(rsa-sha2-512 SHA256:/).length >= 1, qemu.output());
+  });
+
+  test("OpenSSH 9.2 logs in with ECDSA-256/384/521 user keys, no extra flags", async () => {
+    for (const [i, bits] of [256, 384, 521].entries()) {
+      const r = await ssh(ecdsaKeys[i], ["echo", "ecdsa", String(bits)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString(), `ecdsa ${bits}\n`);
+      assert.ok(kexLines(new RegExp(`logged in with publickey \\(ecdsa-sha2-nistp${bits} SHA256:`)).length >= 1, qemu.output());
+    }
+  });
+
+  test("paramiko 2.12 with its defaults (AES-CTR + HMAC-SHA2): exec and SFTP up and down", async () => {
+    const data = randomBytes(SCP_BYTES);
+    const local = join(tmp.path, "paramiko.bin");
+    writeFileSync(local, data);
+    const script = `
+import json, sys, paramiko
+c = paramiko.SSHClient()
+c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+c.connect("127.0.0.1", port=int(sys.argv[1]), username="console", key_filename=sys.argv[2], look_for_keys=False, allow_agent=False, timeout=30, banner_timeout=30, auth_timeout=30)
+i, o, e = c.exec_command("echo from paramiko")
+out = o.read().decode(); status = o.channel.recv_exit_status()
+t = c.get_transport()
+s = c.open_sftp()
+s.put(sys.argv[3], "paramiko.bin")
+s.get("paramiko.bin", sys.argv[3] + ".back")
+s.remove("paramiko.bin")
+s.close(); c.close()
+print(json.dumps({"out": out, "status": status, "cipher": t.local_cipher, "mac": t.local_mac, "version": paramiko.__version__}))
+`;
+    const r = await run(PYTHON, ["-c", script, String(port), edKey, local], { timeoutMs: RUN_MS });
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout.toString());
+    assert.match(got.version, /^2\./);
+    assert.equal(got.out, "from paramiko\n");
+    assert.equal(got.status, 0);
+    assert.match(got.cipher, /^aes(128|192|256)-ctr$/);
+    assert.match(got.mac, /^hmac-sha2-(256|512)/);
+    assert.equal(sha256(readFileSync(local + ".back")), sha256(data));
+    assert.ok(kexLines(/cipher aes\d+-ctr, mac hmac-sha2-.*client SSH-2\.0-paramiko/).length >= 1, qemu.output());
+  });
+
+  test("libssh2 1.10 through curl sftp:// with its defaults: upload and download byte-exact", async () => {
+    const data = randomBytes(SCP_BYTES);
+    const local = join(tmp.path, "curl.bin");
+    writeFileSync(local, data);
+    const url = `sftp://127.0.0.1:${port}/curl.bin`;
+    // -k: no known_hosts here. The key pair as libssh2 takes it: private file and its .pub.
+    const auth = ["-sS", "-k", "-u", "console:", "--key", edKey, "--pubkey", edKey + ".pub", "--max-time", "50"];
+    const up = await run("curl", [...auth, "-T", local, url], { timeoutMs: RUN_MS });
+    assert.equal(up.code, 0, up.stderr);
+    const down = await run("curl", [...auth, url], { timeoutMs: RUN_MS });
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(sha256(down.stdout), sha256(data));
+    assert.ok(kexLines(/cipher aes\d+-ctr, mac hmac-sha2-(256|512)[,;].*client SSH-2\.0-libssh2/).length >= 1, qemu.output());
+  });
+
+  test("PuTTY plink pinned to the image's Ed25519 host key (-hostkey); a wrong pin is refused", async () => {
+    const home = join(tmp.path, "putty-home");
+    execFileSync("mkdir", ["-p", join(home, ".putty")]);
+    const ppk = join(tmp.path, "key.ppk");
+    execFileSync("puttygen", [edKey, "-O", "private", "-o", ppk], { timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] });
+    const fp = (type: string) => {
+      const m = qemu.output().match(new RegExp(`^host key (SHA256:\\S+) \\(${type}\\)$`, "m"));
+      assert.ok(m, `the boot log names the ${type} host key:\n${qemu.output()}`);
+      return m[1];
+    };
+    const env = { ...process.env, HOME: home };
+    const base = ["-batch", "-ssh", "-P", String(port), "-i", ppk];
+    const r = await run("plink", [...base, "-hostkey", fp("ED25519"), TARGET, "echo pinned"], { timeoutMs: RUN_MS, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "pinned\n");
+    assert.ok(kexLines(/host key ssh-ed25519, .*client SSH-2\.0-PuTTY/).length >= 1, qemu.output());
+    const wrong = await run("plink", [...base, "-hostkey", fp("ECDSA"), TARGET, "echo pinned"], { timeoutMs: RUN_MS, env });
+    assert.notEqual(wrong.code, 0);
   });
 
   test("a FIPS-like profile (ECDH P-256, AES-256-GCM / AES-256-CTR + HMAC-SHA2-256, ECDSA host key, RSA user key) logs in and copies with scp", async () => {

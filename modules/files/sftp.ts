@@ -13,6 +13,12 @@
 // could not take, which is why the answer is written first rather than checked against
 // writableBytes: memory stays bounded by one answer, at most a full READ, all the same.)
 //
+// Long READs: a READ is answered in full up to MAX_READ_LENGTH even where the Files' transferLength
+// (a board's 4 KiB) is smaller, because libssh2 (curl's sftp://) takes a short answer for a regular
+// file as a protocol error ("Read Packet At Unexpected Offset"). The answer's header announces the
+// whole count; its data goes out one transferLength piece at a time, each read from the store into
+// the same writer once the channel took the one before, so memory stays one piece.
+//
 // Uploads: OPEN for writing starts a Files upload (a temp file beside the target); CLOSE commits it,
 // which is when the target is replaced. An upload with any failed WRITE is dropped at CLOSE, so a full
 // flash never leaves a partial file. Opening an existing file without TRUNC keeps its content, but
@@ -28,7 +34,8 @@ import { StoreError, type FileHandle, type Stat } from "./store.js";
 export const SFTP_VERSION = 3;
 /** Largest READ answered (longer ones are shortened, as the protocol allows) and largest WRITE
  * accepted: OpenSSH's client default. limits@openssh.com advertises the Files' transferLength, at
- * most these, so that OpenSSH's client asks for no more than a board wants to hold per request. */
+ * most these, so that OpenSSH's client asks for no more than a board wants to hold per request;
+ * a client that ignores it (libssh2 asks for 30,000 bytes) still gets whole answers, streamed. */
 export const MAX_READ_LENGTH = DEFAULT_TRANSFER_LENGTH;
 export const MAX_WRITE_LENGTH = DEFAULT_TRANSFER_LENGTH;
 /** Largest request (the uint32 length field's value): a WRITE of MAX_WRITE_LENGTH with room for its
@@ -297,6 +304,12 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   let eofIn = false;
   let done = false;
   let busy = false;
+  /** A long READ answer still streaming: its handle, where its next piece starts, bytes still owed. */
+  let streamHandle: FileHandle | null = null;
+  let streamOffset = 0;
+  let streamLeft = 0;
+  /** Answers still going out: no further request is handled until they are gone. */
+  const blocked = () => pending !== null || streamLeft > 0;
   let scratchBuf: Uint8Array | null = null;
   const scratch = () => (scratchBuf ??= new Uint8Array(COPY_CHUNK));
   const slots: Slot[] = [];
@@ -310,8 +323,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     if (id >= 0) out.uint32(id);
   };
 
-  const send = () => {
-    const len = out.pos - 4;
+  /** Sends the answer in `out`; `len` is its length field when more of it follows (a streamed READ). */
+  const send = (len = out.pos - 4) => {
     const b = out.buf;
     b[0] = len >>> 24;
     b[1] = len >>> 16;
@@ -433,6 +446,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     held = 0;
     acked = 0;
     pending = null;
+    streamLeft = 0;
+    streamHandle = null;
     ctx.exit(code);
   };
 
@@ -542,30 +557,75 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       s.file!.settle();
       h = s.file!.upload.handle;
     } else throw new StoreError("EINVAL", s.kind === KIND_DIR ? "a directory handle cannot be read (use READDIR)" : "the file was not opened for reading");
-    if (len > pieceLength) len = pieceLength;
+    if (len > MAX_READ_LENGTH) len = MAX_READ_LENGTH;
     // No answer bigger than what the file still holds: a small file costs a small buffer (on a
     // board the answer is built in a heap of a few hundred KiB).
     const left = h.size() - offset;
     if (len > left) len = left > 0 ? left : 0;
+    // The first piece goes with the header; the rest (a READ longer than a piece) is streamed.
+    const first = len > pieceLength ? pieceLength : len;
     begin(FXP_DATA, id);
     const lenAt = out.pos;
     out.uint32(0);
-    out.ensure(len);
+    out.ensure(first);
     const at = out.pos;
     let n = 0;
-    while (n < len) {
-      const k = h.read(offset + n, out.buf.subarray(at + n, at + len));
+    while (n < first) {
+      const k = h.read(offset + n, out.buf.subarray(at + n, at + first));
       if (k <= 0) break;
       n += k;
     }
     if (n === 0) return status(id, FX_EOF, "end of file");
+    // A short first piece ends the answer there; a full one announces the whole length.
+    const total = n === first ? len : n;
     const b = out.buf;
-    b[lenAt] = n >>> 24;
-    b[lenAt + 1] = n >>> 16;
-    b[lenAt + 2] = n >>> 8;
-    b[lenAt + 3] = n;
+    b[lenAt] = total >>> 24;
+    b[lenAt + 1] = total >>> 16;
+    b[lenAt + 2] = total >>> 8;
+    b[lenAt + 3] = total;
     out.pos = at + n;
-    send();
+    send(out.pos - 4 + total - n);
+    if (total > n) {
+      streamHandle = h;
+      streamOffset = offset + n;
+      streamLeft = total - n;
+      pump();
+    }
+  };
+
+  /** Sends the pieces of a streaming READ answer while the channel takes them. The header has
+   * promised the bytes: a store that cannot give them now (the file cut short under us) ends the
+   * session rather than send a corrupt answer. */
+  const pump = () => {
+    while (streamLeft > 0 && pending === null && !done) {
+      const k = streamLeft > pieceLength ? pieceLength : streamLeft;
+      out.reset();
+      out.ensure(k);
+      const b = out.buf;
+      let n = 0;
+      try {
+        while (n < k) {
+          const got = streamHandle!.read(streamOffset + n, b.subarray(n, k));
+          if (got <= 0) break;
+          n += got;
+        }
+      } catch (e) {
+        streamLeft = 0;
+        streamHandle = null;
+        return fatal(`a file read failed in the middle of an answer: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (n < k) {
+        streamLeft = 0;
+        streamHandle = null;
+        return fatal(`a file became shorter while it was read (${k - n} bytes missing at offset ${streamOffset + n})`);
+      }
+      streamOffset += k;
+      streamLeft -= k;
+      if (streamLeft === 0) streamHandle = null;
+      const v = b.subarray(0, k);
+      const w = ctx.write(v);
+      if (w < k) pending = v.subarray(w);
+    }
   };
 
   const write = (id: number, s: Slot, offset: number, data: Uint8Array) => {
@@ -872,7 +932,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   /** While answers flow, acknowledge held bytes of the request being received (at most one request:
    * the bound on buffered input stays MAX_PACKET_LENGTH). */
   const ackHeld = () => {
-    if (pending || done) return;
+    if (blocked() || done) return;
     const want = Math.min(held, MAX_PACKET_LENGTH + 4) - acked;
     if (want > 0) {
       ctx.consume(want);
@@ -891,7 +951,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
         releaseInput(n);
         continue;
       }
-      if (pending) break;
+      if (blocked()) break;
       if (end - off < 4) break;
       const len = ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
       if (len > MAX_PACKET_LENGTH || len === 0) {
@@ -953,7 +1013,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
   };
 
   const maybeEnd = () => {
-    if (eofIn && !done && !pending && !busy) finish(0);
+    if (eofIn && !done && !blocked() && !busy) finish(0);
   };
 
   return {
@@ -964,7 +1024,7 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
         const end = bytes.length;
         let off = 0;
         // A packet begun in an earlier call: complete it from this one.
-        while (off < end && held > 0 && !pending && skip === 0 && !done) {
+        while (off < end && held > 0 && !blocked() && skip === 0 && !done) {
           const want = headWant();
           if (want <= 0) break; // cannot happen: drainHeld() takes any complete header
           const n = Math.min(want, end - off);
@@ -987,15 +1047,19 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
       maybeEnd();
     },
     writable() {
-      if (done || !pending || busy) return;
-      const n = ctx.write(pending);
-      if (n < pending.length) {
-        pending = pending.subarray(n);
-        return;
+      if (done || !blocked() || busy) return;
+      if (pending) {
+        const n = ctx.write(pending);
+        if (n < pending.length) {
+          pending = pending.subarray(n);
+          return;
+        }
+        pending = null;
       }
-      pending = null;
       busy = true;
       try {
+        pump();
+        if (blocked() || done) return;
         drainHeld();
         ackHeld();
       } catch (e) {
@@ -1008,6 +1072,8 @@ export function sftpServer(ctx: SessionContext, files: Files): SessionProgram {
     closed() {
       done = true;
       pending = null;
+      streamLeft = 0;
+      streamHandle = null;
       held = 0;
       acked = 0;
       cleanup();
