@@ -286,3 +286,43 @@ it('the node host provider (libsodium Poly1305) matches noble and RFC 8439 2.5.2
     assert.deepEqual(a, b, `length ${len}`);
   }
 });
+
+it('the node host whole-packet chacha20-poly1305 (libsodium) matches the chacha20() + poly1305() path', async () => {
+  const { loadNodeProvider } = await import('../hosts/node/crypto_node.js');
+  const { createNobleProvider } = await import('../modules/crypto/noble.js');
+  const { ChaChaPolyCipher } = await import('../modules/ssh/chachapoly.js');
+  const { randomFillSync, randomBytes } = await import('node:crypto');
+  const fast = await loadNodeProvider();
+  assert.ok(fast.createChaChaPoly, 'the node host provider has createChaChaPoly');
+  const ref = createNobleProvider((o) => randomFillSync(o));
+  assert.equal(ref.createChaChaPoly, undefined, 'noble keeps the generic path');
+  const key = randomBytes(64);
+  const a = new ChaChaPolyCipher(fast, key), b = new ChaChaPolyCipher(ref, key);
+  // Sequence numbers across byte boundaries and near 2^32; lengths from tiny to one packet beyond
+  // the 64 KiB wasm buffer (it grows), at odd offsets.
+  const cases: [number, number][] = [[0, 8], [1, 16], [255, 1000], [256, 32768 + 8], [0x01020304, 120000], [0xffffffff, 24]];
+  for (const [seq, len] of cases) {
+    const off = 3;
+    const plainText = randomBytes(off + 4 + len + 16);
+    plainText.writeUInt32BE(len, off);
+    const p1 = new Uint8Array(plainText), p2 = new Uint8Array(plainText);
+    a.seal(seq, p1, off, len);
+    b.seal(seq, p2, off, len);
+    assert.deepEqual(p1, p2, `seal seq ${seq} len ${len}`);
+    assert.equal(a.decryptLength(seq, p1, off), len);
+    const c1 = new Uint8Array(p1);
+    assert.ok(a.open(seq, c1, off, len), `open seq ${seq} len ${len}`);
+    assert.deepEqual(c1.subarray(off + 4, off + 4 + len), new Uint8Array(plainText).subarray(off + 4, off + 4 + len));
+    // A wrong sequence number or one flipped bit anywhere (length, body, tag) fails and leaves buf unchanged.
+    for (const pos of [off, off + 4, off + 4 + len - 1, off + 4 + len + 15]) {
+      const t = new Uint8Array(p1);
+      t[pos] ^= 1;
+      const before = new Uint8Array(t);
+      assert.equal(a.open(seq, t, off, len), false, `tampered byte ${pos - off}`);
+      assert.deepEqual(t, before);
+    }
+    assert.equal(a.open((seq + 1) >>> 0, new Uint8Array(p1), off, len), false);
+  }
+  a.dispose();
+  b.dispose();
+});

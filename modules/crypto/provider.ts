@@ -136,6 +136,25 @@ export interface AesGcmKey {
 }
 
 /**
+ * A chacha20-poly1305@openssh.com key pair (OpenSSH PROTOCOL.chacha20poly1305) for the SSH packet
+ * layout: in buf, the 4-byte packet_length at [off, off+4) (encrypted with the length key K_1), the
+ * `len` bytes after it (encrypted with the main key K_2 from block 1) and the 16-byte Poly1305 tag at
+ * [off+4+len, off+4+len+16) over both, keyed by block 0 of K_2. `seq` is the packet sequence number
+ * (the 64-bit nonce's low word). A provider offers this when it can do the whole packet in one step
+ * with nothing allocated per call (the cipher falls back to chacha20() and poly1305() otherwise).
+ */
+export interface ChaChaPolyKey {
+  /** Decrypts the 4 length bytes at buf[off, off+4) and returns packet_length; buf is unchanged. */
+  decryptLength(seq: number, buf: Uint8Array, off: number): number;
+  /** Encrypts buf[off, off+4+len) in place and writes the tag after it. */
+  seal(seq: number, buf: Uint8Array, off: number, len: number): void;
+  /** Verifies the tag and, only when it holds, decrypts buf[off+4, off+4+len) in place. Returns
+   * false, with buf unchanged, when the tag does not match. */
+  open(seq: number, buf: Uint8Array, off: number, len: number): boolean;
+  dispose(): void;
+}
+
+/**
  * AES in counter mode (NIST SP 800-38A 6.5) as aes*-ctr uses it (RFC 4344): one key stream for the
  * life of the key, starting at the 16-byte initial counter block `iv`, incremented as a 128-bit
  * big-endian integer. Each call continues the stream where the last one stopped (lengths need not
@@ -170,6 +189,9 @@ export interface OptionalPrimitives {
   createAesGcm?(key: Uint8Array): AesGcmKey;
   /** An AES-CTR stream for a key of 16, 24 or 32 bytes and a 16-byte initial counter block. */
   createAesCtr?(key: Uint8Array, iv: Uint8Array): AesCtrStream;
+  /** A chacha20-poly1305@openssh.com key from the kex's 64 bytes (K_2 || K_1); `key` is copied.
+   * Optional with no feature of its own: chacha20() and poly1305() already give the cipher. */
+  createChaChaPoly?(key: Uint8Array): ChaChaPolyKey;
 
   /** A fresh key pair on `curve` (for ECDH ephemerals and ECDSA host keys). */
   ecGenerate?(curve: EcCurve): EcKeyPair;

@@ -1,6 +1,6 @@
 // chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305): one entry of the cipher table.
 
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { ChaChaPolyKey, CryptoProvider } from "../crypto/provider.js";
 import type { PacketCipher } from "./cipher.js";
 import { macEqual } from "./mac.js";
 
@@ -13,6 +13,8 @@ export const CHACHA_POLY_KEY_LENGTH = 64;
  * the 64-bit nonce; K_1 (second half of the key) encrypts the 4-byte length with counter 0; K_2 (first
  * half) makes the Poly1305 key from block 0 and encrypts the rest from block 1; the tag covers the
  * encrypted length and the encrypted rest. All scratch buffers are allocated once per direction.
+ * When the provider has createChaChaPoly (the node host: the whole packet in one step inside
+ * libsodium's WebAssembly memory), the packet goes through that instead of chacha20() + poly1305().
  */
 export class ChaChaPolyCipher implements PacketCipher {
   readonly name = "chacha20-poly1305@openssh.com";
@@ -28,10 +30,13 @@ export class ChaChaPolyCipher implements PacketCipher {
   private readonly tag = new Uint8Array(16);
   private readonly len4 = new Uint8Array(4);
 
+  private readonly whole: ChaChaPolyKey | null;
+
   constructor(private readonly crypto: CryptoProvider, key: Uint8Array) {
     if (key.length < CHACHA_POLY_KEY_LENGTH) throw new Error("chacha20-poly1305 needs a 64-byte key");
     this.mainKey = key.slice(0, 32);
     this.lengthKey = key.slice(32, 64);
+    this.whole = crypto.createChaChaPoly ? crypto.createChaChaPoly(key.subarray(0, CHACHA_POLY_KEY_LENGTH)) : null;
   }
 
   private setNonce(seq: number): void {
@@ -43,6 +48,7 @@ export class ChaChaPolyCipher implements PacketCipher {
   }
 
   decryptLength(seq: number, buf: Uint8Array, off: number): number {
+    if (this.whole) return this.whole.decryptLength(seq, buf, off);
     this.setNonce(seq);
     const l = this.len4;
     l[0] = buf[off];
@@ -54,6 +60,7 @@ export class ChaChaPolyCipher implements PacketCipher {
   }
 
   open(seq: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (this.whole) return this.whole.open(seq, buf, off, len);
     const c = this.crypto;
     this.setNonce(seq);
     c.chacha20(this.mainKey, this.nonce, 0, this.zeros, this.polyKey);
@@ -68,9 +75,14 @@ export class ChaChaPolyCipher implements PacketCipher {
     this.mainKey.fill(0);
     this.lengthKey.fill(0);
     this.polyKey.fill(0);
+    this.whole?.dispose();
   }
 
   seal(seq: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.whole) {
+      this.whole.seal(seq, buf, off, len);
+      return;
+    }
     const c = this.crypto;
     this.setNonce(seq);
     const head = buf.subarray(off, off + 4);
