@@ -14,12 +14,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOARD_TRANSFER_LENGTH } from "../modules/files/files.js";
+import { PYTHON, curlSftpRoundTrip, paramikoRoundTrip } from "./helpers/peers.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { ensurePythonModule, ensureTool, run, tempDir } from "./helpers/tools.js";
 
 const RUN_MS = 30_000;
-/** Debian's python3 (another python3 may come first on PATH, without Debian's modules). */
-const PYTHON = "/usr/bin/python3";
 
 /** The suite the server logged for the last connection of a client whose version line matches. */
 function suiteOf(srv: TestServer, client: RegExp): string {
@@ -42,24 +41,7 @@ describe("paramiko 2.12 (python3-paramiko)", () => {
     const data = randomBytes(300 * 1024);
     const local = join(srv.dir, "paramiko.bin");
     writeFileSync(local, data);
-    const script = `
-import json, sys, paramiko
-c = paramiko.SSHClient()
-c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-c.connect("127.0.0.1", port=int(sys.argv[1]), username="console", key_filename=sys.argv[2], look_for_keys=False, allow_agent=False, timeout=10)
-i, o, e = c.exec_command("echo from paramiko")
-out = o.read().decode(); status = o.channel.recv_exit_status()
-t = c.get_transport()
-s = c.open_sftp()
-s.put(sys.argv[3], "paramiko.bin")
-s.get("paramiko.bin", sys.argv[3] + ".back")
-names = s.listdir(".")
-s.close(); c.close()
-print(json.dumps({"out": out, "status": status, "cipher": t.local_cipher, "mac": t.local_mac, "hostkey": t.host_key_type, "names": names, "version": paramiko.__version__}))
-`;
-    const r = await run(PYTHON, ["-c", script, String(srv.port), srv.clientKey, local], { timeoutMs: RUN_MS });
-    assert.equal(r.code, 0, r.stderr);
-    const got = JSON.parse(r.stdout.toString());
+    const got = await paramikoRoundTrip(srv.port, srv.clientKey, local, RUN_MS);
     assert.match(got.version, /^2\./);
     assert.equal(got.out, "from paramiko\n");
     assert.equal(got.status, 0);
@@ -88,14 +70,7 @@ describe("libssh2 1.10 through curl sftp://", () => {
     const data = randomBytes(200 * 1024);
     const local = join(srv.dir, "curl.bin");
     writeFileSync(local, data);
-    const url = `sftp://127.0.0.1:${srv.port}/curl.bin`;
-    // -k: no known_hosts here. The key pair as libssh2 takes it: private file and its .pub.
-    const auth = ["-sS", "-k", "-u", "console:", "--key", srv.clientKey, "--pubkey", srv.clientKey + ".pub", "--max-time", "20"];
-    const up = await run("curl", [...auth, "-T", local, url], { timeoutMs: RUN_MS });
-    assert.equal(up.code, 0, up.stderr);
-    const down = await run("curl", [...auth, url], { timeoutMs: RUN_MS });
-    assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual(down.stdout, data);
+    assert.deepEqual(await curlSftpRoundTrip(srv.port, srv.clientKey, local, "curl.bin", RUN_MS), data);
     assert.match(suiteOf(srv, /client SSH-2\.0-libssh2/), /cipher aes\d+-ctr, mac hmac-sha2-(256|512)[,;]/);
   });
 
@@ -107,13 +82,7 @@ describe("libssh2 1.10 through curl sftp://", () => {
       const data = randomBytes(100 * 1024 + 123);
       const local = join(board.dir, "board.bin");
       writeFileSync(local, data);
-      const url = `sftp://127.0.0.1:${board.port}/board.bin`;
-      const auth = ["-sS", "-k", "-u", "console:", "--key", board.clientKey, "--pubkey", board.clientKey + ".pub", "--max-time", "20"];
-      const up = await run("curl", [...auth, "-T", local, url], { timeoutMs: RUN_MS });
-      assert.equal(up.code, 0, up.stderr);
-      const down = await run("curl", [...auth, url], { timeoutMs: RUN_MS });
-      assert.equal(down.code, 0, down.stderr);
-      assert.deepEqual(down.stdout, data);
+      assert.deepEqual(await curlSftpRoundTrip(board.port, board.clientKey, local, "board.bin", RUN_MS), data);
     } finally {
       await board.close();
     }

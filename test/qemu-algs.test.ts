@@ -27,6 +27,7 @@ import { DISCONNECT, MSG } from "../modules/ssh/messages.js";
 import { chrootSshVersion, ensureChroot, keyIntoChroot } from "./helpers/chroot.js";
 import { tcpClient, type ClientOptions } from "./helpers/client.js";
 import { sha256 } from "./helpers/procs.js";
+import { PYTHON, curlSftpRoundTrip, paramikoRoundTrip } from "./helpers/peers.js";
 import { ensurePythonModule, ensureTool, freePort, opensshOptions, run, tempDir } from "./helpers/tools.js";
 
 ensureTool("ssh", "openssh-client");
@@ -34,8 +35,6 @@ ensureTool("scp", "openssh-client");
 ensureTool("curl", "curl");
 ensureTool("plink", "putty-tools");
 ensureTool("puttygen", "putty-tools");
-/** Debian's python3 (another python3 may come first on PATH, without Debian's modules). */
-const PYTHON = "/usr/bin/python3";
 ensurePythonModule(PYTHON, "paramiko", "python3-paramiko");
 
 const TARGET = "console@127.0.0.1";
@@ -121,24 +120,7 @@ describe("the new algorithms in the QEMU firmware (native PSA and ML-KEM hooks, 
     const data = randomBytes(SCP_BYTES);
     const local = join(tmp.path, "paramiko.bin");
     writeFileSync(local, data);
-    const script = `
-import json, sys, paramiko
-c = paramiko.SSHClient()
-c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-c.connect("127.0.0.1", port=int(sys.argv[1]), username="console", key_filename=sys.argv[2], look_for_keys=False, allow_agent=False, timeout=30, banner_timeout=30, auth_timeout=30)
-i, o, e = c.exec_command("echo from paramiko")
-out = o.read().decode(); status = o.channel.recv_exit_status()
-t = c.get_transport()
-s = c.open_sftp()
-s.put(sys.argv[3], "paramiko.bin")
-s.get("paramiko.bin", sys.argv[3] + ".back")
-s.remove("paramiko.bin")
-s.close(); c.close()
-print(json.dumps({"out": out, "status": status, "cipher": t.local_cipher, "mac": t.local_mac, "version": paramiko.__version__}))
-`;
-    const r = await run(PYTHON, ["-c", script, String(port), edKey, local], { timeoutMs: RUN_MS });
-    assert.equal(r.code, 0, r.stderr);
-    const got = JSON.parse(r.stdout.toString());
+    const got = await paramikoRoundTrip(port, edKey, local, RUN_MS);
     assert.match(got.version, /^2\./);
     assert.equal(got.out, "from paramiko\n");
     assert.equal(got.status, 0);
@@ -152,14 +134,8 @@ print(json.dumps({"out": out, "status": status, "cipher": t.local_cipher, "mac":
     const data = randomBytes(SCP_BYTES);
     const local = join(tmp.path, "curl.bin");
     writeFileSync(local, data);
-    const url = `sftp://127.0.0.1:${port}/curl.bin`;
-    // -k: no known_hosts here. The key pair as libssh2 takes it: private file and its .pub.
-    const auth = ["-sS", "-k", "-u", "console:", "--key", edKey, "--pubkey", edKey + ".pub", "--max-time", "50"];
-    const up = await run("curl", [...auth, "-T", local, url], { timeoutMs: RUN_MS });
-    assert.equal(up.code, 0, up.stderr);
-    const down = await run("curl", [...auth, url], { timeoutMs: RUN_MS });
-    assert.equal(down.code, 0, down.stderr);
-    assert.equal(sha256(down.stdout), sha256(data));
+    const down = await curlSftpRoundTrip(port, edKey, local, "curl.bin", RUN_MS);
+    assert.equal(sha256(down), sha256(data));
     assert.ok(kexLines(/cipher aes\d+-ctr, mac hmac-sha2-(256|512)[,;].*client SSH-2\.0-libssh2/).length >= 1, qemu.output());
   });
 

@@ -85,18 +85,27 @@ function typeName(checker: ts.TypeChecker, node: ts.Node): string | undefined {
   return s?.getName();
 }
 
-export function checkPreload(files: readonly string[], options: ts.CompilerOptions = {}): PreloadProblem[] {
+/** The given files, type-checked as mcconfig's tsc sees them, each with a report() for its problems. */
+function wantedSources(files: readonly string[], options: ts.CompilerOptions) {
   const program = ts.createProgram([...files], {
     target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], module: ts.ModuleKind.Preserve,
     moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, types: [], skipLibCheck: true, ...options,
   });
-  const checker = program.getTypeChecker();
   const problems: PreloadProblem[] = [];
   const wanted = new Set(files.map((f) => ts.sys.resolvePath(f)));
-  for (const sf of program.getSourceFiles()) {
-    if (!wanted.has(ts.sys.resolvePath(sf.fileName))) continue;
-    const report = (n: ts.Node, message: string) =>
-      problems.push({ file: sf.fileName, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1, message });
+  const sources = program.getSourceFiles()
+    .filter((sf) => wanted.has(ts.sys.resolvePath(sf.fileName)))
+    .map((sf) => ({
+      sf,
+      report: (n: ts.Node, message: string) =>
+        problems.push({ file: sf.fileName, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1, message }),
+    }));
+  return { program, checker: program.getTypeChecker(), problems, sources };
+}
+
+export function checkPreload(files: readonly string[], options: ts.CompilerOptions = {}): PreloadProblem[] {
+  const { program, checker, problems, sources } = wantedSources(files, options);
+  for (const { sf, report } of sources) {
 
     // Module-level bindings (and static fields) that hold a preloaded immutable instance.
     const immutable = new Map<ts.Symbol, { name: string; kind: string; readOnly: boolean }>();
@@ -255,17 +264,8 @@ function isObjectFreeze(e: ts.Expression): e is ts.CallExpression {
  * A declaration whose comment says `preload: RAM alias (reason)` is left alone.
  */
 export function checkAliases(files: readonly string[], options: ts.CompilerOptions = {}): PreloadProblem[] {
-  const program = ts.createProgram([...files], {
-    target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], module: ts.ModuleKind.Preserve,
-    moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, types: [], skipLibCheck: true, ...options,
-  });
-  const checker = program.getTypeChecker();
-  const problems: PreloadProblem[] = [];
-  const wanted = new Set(files.map((f) => ts.sys.resolvePath(f)));
-  for (const sf of program.getSourceFiles()) {
-    if (!wanted.has(ts.sys.resolvePath(sf.fileName))) continue;
-    const report = (n: ts.Node, message: string) =>
-      problems.push({ file: sf.fileName, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1, message });
+  const { checker, problems, sources } = wantedSources(files, options);
+  for (const { sf, report } of sources) {
     const marked = (n: ts.Node) => ALIAS_MARK.test(sf.text.slice(n.getFullStart(), n.getEnd()));
 
     // Literals that stay writable: `what` names the binding for the message.
