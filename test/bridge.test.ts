@@ -1,12 +1,11 @@
-// The serial console bridge's output fan-out, sans-I/O: device output is written once into the
-// bridge's shared ring and every attached session sends from it at its own position (no copy per
-// session), each getting exactly the device's bytes in order at its own pace; a session that falls
-// further behind than the ring loses its own oldest bytes (counted), and the others lose nothing.
+// The serial console bridge's output fan-out, sans-I/O: every attached session gets exactly the
+// device's bytes in order at its own pace; a session that falls further behind than its queue
+// (SESSION_OUTPUT_QUEUE) loses its own oldest bytes (counted), and the others lose nothing.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { DEFAULT_SCROLLBACK, SESSION_OUTPUT_QUEUE, SharedOutput, UartBridge } from "../modules/console/bridge.js";
+import { SESSION_OUTPUT_QUEUE, UartBridge } from "../modules/console/bridge.js";
 import type { SessionContext, SessionProgram } from "../modules/ssh/session.js";
 import { FakeUart } from "./helpers/fakeuart.js";
 
@@ -48,28 +47,7 @@ function session(name: string) {
 }
 
 describe("UART output fan-out", () => {
-  test("SharedOutput keeps the newest bytes across wraps, at absolute positions", () => {
-    const ring = new SharedOutput(10);
-    ring.write(Buffer.from("abcdefg"));
-    ring.write(Buffer.from("hijkl"));
-    assert.equal(ring.end, 12);
-    assert.equal(ring.start, 2);
-    const read = (pos: number) => {
-      let out = "";
-      while (pos < ring.end) {
-        const seg = ring.segment(pos);
-        out += Buffer.from(seg).toString();
-        pos += seg.length;
-      }
-      return out;
-    };
-    assert.equal(read(2), "cdefghijkl");
-    ring.write(Buffer.from("0123456789ABCD")); // longer than the ring
-    assert.equal(ring.end, 26);
-    assert.equal(read(ring.start), "456789ABCD");
-  });
-
-  test("three sessions at three paces each get every byte in order; the bridge holds one ring", () => {
+  test("three sessions at three paces each get every byte in order", () => {
     const uart = new FakeUart();
     const bridge = new UartBridge(uart);
     const fast = session("fast"), slow = session("slow"), stalled = session("stalled");
@@ -91,8 +69,7 @@ describe("UART output fan-out", () => {
     assert.deepEqual(slow.bytes, device);
     stalled.room = Infinity;
     stalled.program.writable!();
-    assert.deepEqual(stalled.bytes, device, "within the ring's lag a stalled session loses nothing");
-    assert.equal(bridge.output.capacity, DEFAULT_SCROLLBACK + SESSION_OUTPUT_QUEUE, "one ring, whatever the number of sessions");
+    assert.deepEqual(stalled.bytes, device, "within its queue a stalled session loses nothing");
   });
 
   test("a session further behind than the ring loses its own oldest bytes, counted; the others lose none", () => {
@@ -114,30 +91,6 @@ describe("UART output fan-out", () => {
     assert.equal(a.dropped, lost);
     assert.deepEqual(stalled.bytes, device.subarray(lost), "the newest bytes, in order");
     assert.match(bridge.describe().join("\n"), new RegExp(`stalled@test, lost ${lost} bytes of output`));
-  });
-
-  test("while nobody is attached the ring is the scrollback alone; the first session grows it, keeping the bytes", () => {
-    const uart = new FakeUart();
-    const bridge = new UartBridge(uart, 8);
-    assert.equal(bridge.output.capacity, 8);
-    uart.emit(Buffer.from("0123456789abc"));
-    const s = session("s");
-    s.program = bridge.attach(s.ctx, { readOnly: false });
-    s.program.start!();
-    assert.equal(bridge.output.capacity, 8 + SESSION_OUTPUT_QUEUE);
-    assert.equal(s.bytes.toString(), "56789abc");
-    s.room = 0;
-    const more = randomBytes(1000);
-    uart.emit(more);
-    s.room = Infinity;
-    s.program.writable!();
-    assert.deepEqual(s.bytes.subarray(8), more);
-    s.program.closed!();
-    assert.equal(bridge.output.capacity, 8, "back to the scrollback when the last session leaves");
-    const late = session("late");
-    late.program = bridge.attach(late.ctx, { readOnly: true });
-    late.program.start!();
-    assert.deepEqual(late.bytes, more.subarray(more.length - 8));
   });
 
   test("a session attaching later gets the scrollback, then live output", () => {

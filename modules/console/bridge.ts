@@ -3,12 +3,9 @@
 // Input: a session's bytes go to the UART only as fast as it takes them, and the session's channel
 // window re-opens only for bytes the UART took, so a fast paste into a slow line loses nothing and
 // holds at most one window per session in memory.
-// Output: every UART byte goes once into one shared ring (SharedOutput: the scrollback plus
-// SESSION_OUTPUT_QUEUE of lag), and each attached session sends from it at its own position, so N
-// sessions cost N positions, not N copies. A session that does not read falls behind; once its
-// position leaves the ring it loses its own oldest output (counted), never stalling the UART or the
-// other sessions. Notes to one session (its escape answers, the UART coming and going) go through a
-// small queue of its own, made when first needed.
+// Output: every UART byte goes to the scrollback and to every attached session. Each session has a
+// bounded queue; a session that does not read loses its own oldest output (counted), never stalling
+// the UART or the other sessions.
 
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { ByteRing } from "../ssh/ring.js";
@@ -16,11 +13,9 @@ import { formatLine, parseBaud, parseFormat, type LineSettings, type UartListene
 
 /** Scrollback replayed to a session when it attaches: about two screens of a boot log. */
 export const DEFAULT_SCROLLBACK = 16 * 1024;
-/** Output a session may fall behind by (beyond its channel's own send queue and the scrollback)
- * before it loses its oldest bytes: held once in the shared ring, whatever the number of sessions. */
+/** Output a session may fall behind by (beyond its channel's own send queue) before it loses its
+ * oldest bytes. */
 export const SESSION_OUTPUT_QUEUE = 32 * 1024;
-/** A session's own notes waiting for its channel; older ones go first when it is full. */
-export const SESSION_NOTE_QUEUE = 1024;
 /** Sessions attached to one UART at once. */
 export const MAX_ATTACHED = 8;
 /** The in-band escape: Ctrl-] (as telnet), then a command key. Active only with a pty, so binary data
@@ -35,64 +30,6 @@ export interface AttachOptions {
   readOnly: boolean;
 }
 
-/** The UART's output, written once: a ring of the newest `capacity` bytes with absolute positions
- * (bytes since the bridge started), read by each session at its own position. */
-export class SharedOutput {
-  private buf: Uint8Array;
-  /** Position after the newest byte. */
-  end = 0;
-
-  constructor(public capacity: number) {
-    this.buf = new Uint8Array(capacity);
-  }
-
-  /** A ring of another size with the newest bytes it can hold, at the same positions (rare: when
-   * the first session attaches or the last one leaves). */
-  resize(capacity: number): void {
-    if (capacity === this.capacity) return;
-    const next = new Uint8Array(capacity);
-    const from = Math.max(this.start, this.end - capacity);
-    for (let pos = from; pos < this.end; ) {
-      const seg = this.segment(pos);
-      for (let i = 0; i < seg.length; ) {
-        const at = (pos + i) % capacity;
-        const n = Math.min(seg.length - i, capacity - at);
-        next.set(seg.subarray(i, i + n), at);
-        i += n;
-      }
-      pos += seg.length;
-    }
-    this.buf = next;
-    this.capacity = capacity;
-  }
-
-  /** The oldest position still held. */
-  get start(): number {
-    return this.end > this.capacity ? this.end - this.capacity : 0;
-  }
-
-  write(bytes: Uint8Array): void {
-    const cap = this.capacity;
-    let src = bytes;
-    if (src.length > cap) {
-      this.end += src.length - cap;
-      src = src.subarray(src.length - cap);
-    }
-    const at = this.end % cap;
-    const first = Math.min(src.length, cap - at);
-    this.buf.set(first === src.length ? src : src.subarray(0, first), at);
-    if (first < src.length) this.buf.set(src.subarray(first), 0);
-    this.end += src.length;
-  }
-
-  /** The held bytes from `pos` up to the ring's wrap or the end (a view: valid until the next write). */
-  segment(pos: number): Uint8Array {
-    const at = pos % this.capacity;
-    const n = Math.min(this.end - pos, this.capacity - at);
-    return this.buf.subarray(at, at + n);
-  }
-}
-
 const text = (s: string) => {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
@@ -100,8 +37,7 @@ const text = (s: string) => {
 };
 
 export class UartBridge implements UartListener {
-  /** The scrollback and every session's lag, in one ring. */
-  readonly output: SharedOutput;
+  private readonly scrollback: ByteRing;
   readonly attached: Attachment[] = [];
   /** Sessions with input waiting for the UART, served in turn. */
   private readonly waiting: Attachment[] = [];
@@ -110,10 +46,8 @@ export class UartBridge implements UartListener {
   /** Most input bytes any one session had waiting for the UART (bounded by its channel window). */
   maxHeldInput = 0;
 
-  /** The ring holds the scrollback alone while nobody is attached (idle memory), and the sessions'
-   * lag besides while anyone is. */
-  constructor(readonly port: UartPort, readonly scrollbackBytes = DEFAULT_SCROLLBACK) {
-    this.output = new SharedOutput(Math.max(1, scrollbackBytes));
+  constructor(readonly port: UartPort, scrollbackBytes = DEFAULT_SCROLLBACK) {
+    this.scrollback = new ByteRing(Math.max(1, scrollbackBytes));
     port.listener = this;
   }
 
@@ -125,7 +59,7 @@ export class UartBridge implements UartListener {
 
   data(bytes: Uint8Array): void {
     this.bytesFromUart += bytes.length;
-    this.output.write(bytes);
+    this.scrollback.writeOverwriting(bytes);
     for (const a of this.attached) a.deliver(bytes);
   }
 
@@ -142,7 +76,8 @@ export class UartBridge implements UartListener {
   }
 
   status(open: boolean, detail: string): void {
-    for (const a of this.attached) a.note(`[${this.port.name} ${open ? "is back" : "is gone"}: ${detail}]`);
+    const note = text(`\r\n[${this.port.name} ${open ? "is back" : "is gone"}: ${detail}]\r\n`);
+    for (const a of this.attached) a.deliver(note);
     if (open) this.writable();
   }
 
@@ -173,16 +108,14 @@ export class UartBridge implements UartListener {
   }
 
   added(a: Attachment): void {
-    if (this.attached.length === 0) this.output.resize(Math.max(0, this.scrollbackBytes) + SESSION_OUTPUT_QUEUE);
     this.attached.push(a);
+    const replay = this.scrollback.snapshot();
+    if (replay.length > 0) a.deliver(replay);
   }
 
   removed(a: Attachment): void {
     const i = this.attached.indexOf(a);
-    if (i >= 0) {
-      this.attached.splice(i, 1);
-      if (this.attached.length === 0) this.output.resize(Math.max(1, this.scrollbackBytes));
-    }
+    if (i >= 0) this.attached.splice(i, 1);
     const w = this.waiting.indexOf(a);
     if (w >= 0) this.waiting.splice(w, 1);
   }
@@ -229,10 +162,7 @@ export class UartBridge implements UartListener {
 }
 
 export class Attachment implements SessionProgram {
-  /** This session's own notes not sent yet (made at the first one that has to wait). */
-  private notes: ByteRing | null = null;
-  /** Where in the bridge's shared output this session's next byte is. */
-  private pos = 0;
+  private readonly out = new ByteRing(SESSION_OUTPUT_QUEUE);
   /** Output bytes this session lost because it did not keep up. */
   dropped = 0;
   /** Input the UART has not taken yet (copies; bounded by our channel window). */
@@ -258,11 +188,7 @@ export class Attachment implements SessionProgram {
     if (this.ctx.pty) {
       this.note(`[${this.bridge.name}: ${formatLine(this.bridge.port.line)}${this.readOnly ? ", read-only" : ""}; Ctrl-] ? for help]`);
     }
-    // The scrollback is replayed from the shared output: the session starts that far behind.
-    const out = this.bridge.output;
-    this.pos = Math.max(out.start, out.end - this.bridge.scrollbackBytes);
     this.bridge.added(this);
-    this.writable();
   }
 
   private refuse(message: string): void {
@@ -271,52 +197,28 @@ export class Attachment implements SessionProgram {
     this.ctx.exit(1);
   }
 
-  /** A note for this session alone: sent before any further output, queued while the channel is full. */
-  note(s: string): void {
-    if (this.gone) return;
-    const bytes = text(`\r\n${s}\r\n`);
-    if (this.notes === null || this.notes.length === 0) {
-      const n = this.ctx.write(bytes);
-      if (n === bytes.length) return;
-      this.notes ??= new ByteRing(SESSION_NOTE_QUEUE);
-      this.notes.writeOverwriting(bytes.subarray(n));
-      return;
-    }
-    this.notes.writeOverwriting(bytes);
+  private note(s: string): void {
+    this.deliver(text(`\r\n${s}\r\n`));
   }
 
-  /** New UART output (already in the shared ring): a session that is caught up sends `bytes` as
-   * they are; one behind sends from the ring. */
+  /** UART output (or a note) for this session: straight into the channel while it has room; the
+   * rest into our queue, whose oldest bytes go first when it is full. */
   deliver(bytes: Uint8Array): void {
     if (this.gone) return;
-    const out = this.bridge.output;
-    if (this.pos === out.end - bytes.length && (this.notes === null || this.notes.length === 0)) {
+    let rest = bytes;
+    if (this.out.length === 0) {
       const n = this.ctx.write(bytes);
-      this.pos += n;
-      return;
+      if (n === bytes.length) return;
+      rest = bytes.subarray(n);
     }
-    this.writable();
+    this.dropped += this.out.writeOverwriting(rest);
   }
 
-  /** Sends queued notes, then the shared output from this session's position, while the channel takes it. */
   writable(): void {
-    if (this.gone) return;
-    const notes = this.notes;
-    while (notes !== null && notes.length > 0) {
-      const chunk = notes.peek(notes.length);
+    while (this.out.length > 0) {
+      const chunk = this.out.peek(this.out.length);
       const n = this.ctx.write(chunk);
-      notes.skip(n);
-      if (n < chunk.length) return;
-    }
-    const out = this.bridge.output;
-    if (this.pos < out.start) {
-      this.dropped += out.start - this.pos;
-      this.pos = out.start;
-    }
-    while (this.pos < out.end) {
-      const chunk = out.segment(this.pos);
-      const n = this.ctx.write(chunk);
-      this.pos += n;
+      this.out.skip(n);
       if (n < chunk.length) return;
     }
   }
