@@ -1,12 +1,15 @@
 // The node host's flash store: a directory (DATA/flash) with a fixed capacity, flat like SPIFFS unless
 // directories are enabled (like LittleFS). Sizes are tracked in memory so that a write that would pass
-// the capacity fails with ENOSPC before it touches the disk.
+// the capacity fails with ENOSPC before it touches the disk. Writes to a new file (an upload's temp
+// file) go to disk behind the caller's back (./writebehind.ts); a disk error they meet is thrown by the
+// handle's next write, truncate, sync or close.
 
 import {
   closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync,
   renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeSync,
 } from "node:fs";
 import { resolve, sep } from "node:path";
+import { WriterStalled, writeBehind, type WriteBehind } from "./writebehind.js";
 import { SPIFFS_MAX_NAME, SPIFFS_MAX_OPEN_FILES, StoreError, type FileHandle, type FlashStore, type Stat, type StoreErrorCode } from "../../modules/files/store.js";
 
 /** Name limit with directories (LittleFS's LFS_NAME_MAX is 255; keep names practical). */
@@ -19,11 +22,18 @@ const NODE_CODES: Record<string, StoreErrorCode> = {
   ENOTEMPTY: "ENOTEMPTY", EINVAL: "EINVAL", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
 };
 
+/** A disk error met behind a handle's back, as the store reports it. */
+function laneError(path: string, errno: string): StoreError {
+  const code = errno === "EDQUOT" || errno === "EFBIG" ? "ENOSPC" : (NODE_CODES[errno] ?? "EIO");
+  return new StoreError(code, code === "ENOSPC" ? `${path}: no space left on the disk under the flash store (${errno})` : `${path}: ${errno}`);
+}
+
 function wrap<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (e instanceof StoreError) throw e;
+    if (e instanceof WriterStalled) throw new StoreError("EIO", `${what}: ${e.message}`);
     const code = (e as NodeJS.ErrnoException).code ?? "";
     throw new StoreError(NODE_CODES[code] ?? "EIO", `${what}: ${NODE_CODES[code] ? code : (e as Error).message}`);
   }
@@ -107,7 +117,7 @@ export class DirectoryFlashStore implements FlashStore {
       // A new empty file replacing an old one frees the old one's bytes.
       const fd = wrap(path, () => openSync(abs, "w+"));
       this.setSize(path, 0);
-      return this.handle(path, fd, true);
+      return this.handle(path, fd, true, true);
     }
     const fd = wrap(path, () => openSync(abs, mode === "read" ? "r" : "r+"));
     if (fstatSync(fd).isDirectory()) {
@@ -117,11 +127,30 @@ export class DirectoryFlashStore implements FlashStore {
     return this.handle(path, fd, mode === "write");
   }
 
-  private handle(path: string, fd: number, writable: boolean): FileHandle {
+  /** `behind`: writes go through the write-behind ring (new files only: no other handle reads them
+   * while they are written, so only this handle's own reads need the ring drained first). */
+  private handle(path: string, fd: number, writable: boolean, behind = false): FileHandle {
     const store = this;
     let closed = false;
+    const wb: WriteBehind | null = behind ? writeBehind() : null;
+    let lane = wb ? wb.takeLane() : -1;
+    let queued = false;
+    /** Waits until this handle's writes are on disk; throws the first one that failed. */
+    const settle = () => {
+      if (lane < 0) return;
+      if (queued) {
+        wrap(path, () => wb!.drain());
+        queued = false;
+      }
+      check();
+    };
+    const check = () => {
+      const e = lane < 0 ? null : wb!.error(lane);
+      if (e !== null) throw laneError(path, e);
+    };
     return {
       read(offset, out) {
+        settle();
         return wrap(path, () => readSync(fd, out, 0, out.length, offset));
       },
       write(offset, data) {
@@ -129,10 +158,16 @@ export class DirectoryFlashStore implements FlashStore {
         const size = store.sizes.get(path) ?? 0;
         const end = offset + data.length;
         store.reserve(end - size);
-        wrap(path, () => {
-          let done = 0;
-          while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
-        });
+        if (lane >= 0) {
+          check();
+          wrap(path, () => wb!.write(lane, fd, data, offset));
+          queued = true;
+        } else {
+          wrap(path, () => {
+            let done = 0;
+            while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
+          });
+        }
         if (end > size) store.setSize(path, end);
       },
       size() {
@@ -141,16 +176,34 @@ export class DirectoryFlashStore implements FlashStore {
       truncate(size) {
         if (!writable) throw new StoreError("EINVAL", `"${path}" is open for reading`);
         store.reserve(size - (store.sizes.get(path) ?? 0));
+        settle();
         wrap(path, () => ftruncateSync(fd, size));
         store.setSize(path, size);
       },
       sync() {
+        settle();
         wrap(path, () => fsyncSync(fd));
       },
       close() {
         if (closed) return;
         closed = true;
+        // What is still queued is written first (close does not drop data); its error is thrown
+        // after the file is closed (the close that finds it reports it).
+        let failed: unknown = null;
+        if (lane >= 0) {
+          try {
+            settle();
+            wb!.releaseLane(lane);
+          } catch (e) {
+            // a failed write: the ring is drained, the lane free; a stalled writer: the lane is kept
+            // out of use (its records may still be written)
+            failed = e;
+            if (!queued) wb!.releaseLane(lane);
+          }
+          lane = -1;
+        }
         wrap(path, () => closeSync(fd));
+        if (failed) throw failed;
       },
     };
   }
