@@ -153,7 +153,7 @@ function scpSource(ch: ServerChannel, path: string, done: (code: number) => void
 new Server(
   {
     hostKeys: [readFileSync(hostKeyFile)],
-    algorithms: { kex: ["curve25519-sha256"], serverHostKey: ["ssh-ed25519"], cipher: ["chacha20-poly1305@openssh.com"] },
+    algorithms: { kex: ["curve25519-sha256"], serverHostKey: ["ssh-ed25519"], cipher: ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com"] },
     debug: process.env.BENCH_SSH2_DEBUG ? (s: string) => process.stderr.write(s + "\n") : undefined,
   },
   (client) => {

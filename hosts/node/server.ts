@@ -23,6 +23,14 @@ import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } fr
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
+/** Packets up to this size (SFTP status answers, window adjusts, echoed keystrokes) are gathered and
+ * written to the socket together once per event-loop turn: an upload by OpenSSH's sftp or scp answers
+ * every 32 KiB WRITE with a 28-byte status, and a socket write each cost the SSH thread about as much
+ * as decrypting the WRITE (a loopback write runs the receiver's TCP stack in the sender's thread).
+ * Bigger packets flush what is gathered and go out at once, so the order is kept. */
+const SMALL_PACKET = 512;
+/** Bytes gathered per turn at most (then flushed): bounds what escapes the socket's backpressure. */
+const GATHER_BYTES = 8192;
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
 
@@ -192,14 +200,41 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
   socket.setNoDelay(true);
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   let closing = false;
+  let gathered: Buffer | null = null;
+  let gatheredLength = 0;
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    if (gatheredLength === 0) return true;
+    const n = gatheredLength;
+    gatheredLength = 0;
+    if (socket.destroyed) return true;
+    return socket.write(Buffer.from(gathered!.subarray(0, n)));
+  };
   const conn: ServerConnection | null = ssh.accept(
     {
       write: (bytes) => {
         if (socket.destroyed || closing) return true;
+        // Gathered only while the socket takes output (a socket that needs a drain gets the packet
+        // now, so that the connection sees `false` and stops): at most GATHER_BYTES escape its
+        // backpressure.
+        if (bytes.length <= SMALL_PACKET && !socket.writableNeedDrain) {
+          gathered ??= Buffer.allocUnsafe(GATHER_BYTES);
+          if (gatheredLength + bytes.length > GATHER_BYTES && !flush()) return socket.write(Buffer.from(bytes));
+          gathered.set(bytes, gatheredLength);
+          gatheredLength += bytes.length;
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediate(flush);
+          }
+          return true;
+        }
+        if (gatheredLength > 0) flush();
         return socket.write(Buffer.from(bytes));
       },
       close: () => {
         if (closing) return;
+        flush();
         closing = true;
         socket.end();
         setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
