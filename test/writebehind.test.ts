@@ -66,7 +66,7 @@ describe("flash store write-behind: handles", () => {
   });
 
   test("reads, truncation and sync see every earlier write (byte-exact, 1.5 MiB in odd pieces)", () => {
-    const store = new DirectoryFlashStore(join(disk, "a"), 64 * MiB, false);
+    const store = new DirectoryFlashStore(join(disk, "a"), 64 * MiB, false, true);
     const h = store.open("f", "create");
     const data = randomBytes(1536 * KiB);
     // Pieces of odd sizes (records wrap the ring at odd places), some over one record's 64 KiB.
@@ -95,7 +95,7 @@ describe("flash store write-behind: handles", () => {
   });
 
   test("a full disk behind the caller's back is thrown by a later call (ENOSPC), and the store goes on", () => {
-    const store = new DirectoryFlashStore(join(disk, "b"), 64 * MiB, false);
+    const store = new DirectoryFlashStore(join(disk, "b"), 64 * MiB, false, true);
     const h = store.open("big", "create");
     const piece = randomBytes(32 * KiB);
     let failure: unknown = null;
@@ -121,7 +121,7 @@ describe("flash store write-behind: handles", () => {
   });
 });
 
-describe("flash store write-behind: a disk that fills up during OpenSSH uploads", () => {
+for (const behind of [true, false]) describe(`flash store ${behind ? "with" : "without"} write-behind: a disk that fills up during OpenSSH uploads`, () => {
   let ts: TestServer;
   let flash = "";
   const local = tempDir("essh-wb-client-");
@@ -129,7 +129,7 @@ describe("flash store write-behind: a disk that fills up during OpenSSH uploads"
   const big = join(local.path, "big.bin");
 
   before(async () => {
-    ts = await startTestServer({ flashSize: 64 * MiB });
+    ts = await startTestServer({ flashSize: 64 * MiB, flashWriteBehind: behind });
     flash = join(ts.dir, "flash");
     // The store is empty at start: a tmpfs over its directory is what it writes to from now on.
     mountTmpfs(flash);

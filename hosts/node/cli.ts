@@ -16,6 +16,8 @@ const USAGE = `usage: npm start -- [options]
   --scrollback BYTES        output replayed when a session attaches (default 16384)
   --flash-size BYTES        flash store capacity (default 1048576, a typical ESP32 partition)
   --flash-dirs              flash store with directories (LittleFS-like; default flat like SPIFFS)
+  --flash-write-behind      uploads written to disk by a worker thread (off by default: slower
+                            on tmpfs, see README Performance)
   --max-connections N       connections at once (default 16)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
   --host-keys LIST          host key types to use, e.g. ecdsa,rsa (default ed25519,ecdsa,rsa: all
@@ -58,6 +60,7 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         break;
       }
       case "--flash-dirs": o.flashDirs = true; break;
+      case "--flash-write-behind": o.flashWriteBehind = true; break;
       case "--max-connections": {
         const v = Number(value());
         if (!Number.isInteger(v) || v < 1 || v > MAX_CONNECTIONS) throw new Error(`--max-connections takes 1 to ${MAX_CONNECTIONS}`);

@@ -1,8 +1,8 @@
 // The node host's flash store: a directory (DATA/flash) with a fixed capacity, flat like SPIFFS unless
 // directories are enabled (like LittleFS). Sizes are tracked in memory so that a write that would pass
-// the capacity fails with ENOSPC before it touches the disk. Writes to a new file (an upload's temp
-// file) go to disk behind the caller's back (./writebehind.ts); a disk error they meet is thrown by the
-// handle's next write, truncate, sync or close.
+// the capacity fails with ENOSPC before it touches the disk. With write-behind (an option, off by
+// default), writes to a new file (an upload's temp file) go to disk behind the caller's back
+// (./writebehind.ts); a disk error they meet is thrown by the handle's next write, truncate, sync or close.
 
 import {
   closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync,
@@ -35,6 +35,7 @@ function wrap<T>(what: string, fn: () => T): T {
     if (e instanceof StoreError) throw e;
     if (e instanceof WriterStalled) throw new StoreError("EIO", `${what}: ${e.message}`);
     const code = (e as NodeJS.ErrnoException).code ?? "";
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") throw laneError(what, code);
     throw new StoreError(NODE_CODES[code] ?? "EIO", `${what}: ${NODE_CODES[code] ? code : (e as Error).message}`);
   }
 }
@@ -47,7 +48,8 @@ export class DirectoryFlashStore implements FlashStore {
   private readonly sizes = new Map<string, number>();
   private total = 0;
 
-  constructor(root: string, readonly capacity: number, readonly directories: boolean) {
+  /** `writeBehind`: new files (uploads) are written by the write-behind worker (./writebehind.ts). */
+  constructor(root: string, readonly capacity: number, readonly directories: boolean, private readonly behindWrites = false) {
     this.root = resolve(root);
     mkdirSync(this.root, { recursive: true });
     this.maxNameLength = directories ? DIRS_MAX_NAME : SPIFFS_MAX_NAME;
@@ -117,7 +119,7 @@ export class DirectoryFlashStore implements FlashStore {
       // A new empty file replacing an old one frees the old one's bytes.
       const fd = wrap(path, () => openSync(abs, "w+"));
       this.setSize(path, 0);
-      return this.handle(path, fd, true, true);
+      return this.handle(path, fd, true, this.behindWrites);
     }
     const fd = wrap(path, () => openSync(abs, mode === "read" ? "r" : "r+"));
     if (fstatSync(fd).isDirectory()) {

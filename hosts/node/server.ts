@@ -23,10 +23,12 @@ import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } fr
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
-/** Packets up to this size (SFTP status answers, window adjusts, echoed keystrokes) are gathered and
- * written to the socket together once per event-loop turn: an upload by OpenSSH's sftp or scp answers
- * every 32 KiB WRITE with a 28-byte status, and a socket write each cost the SSH thread about as much
- * as decrypting the WRITE (a loopback write runs the receiver's TCP stack in the sender's thread).
+/** Packets up to this size (SFTP status answers, window adjusts, echoed keystrokes) made while one
+ * chunk of socket input is handled are gathered and written to the socket together at its end: an
+ * upload by OpenSSH's sftp or scp answers every 32 KiB WRITE with a 28-byte status, and a socket write
+ * each cost the SSH thread about as much as decrypting the WRITE (a loopback write runs the receiver's
+ * TCP stack in the sender's thread). Not later than the end of that chunk: a window adjust held to the
+ * end of the event-loop turn (setImmediate) let the client's window run dry and slowed `scp -O`.
  * Bigger packets flush what is gathered and go out at once, so the order is kept. */
 const SMALL_PACKET = 512;
 /** Bytes gathered per turn at most (then flushed): bounds what escapes the socket's backpressure. */
@@ -60,6 +62,10 @@ export interface NodeServerOptions {
   flashSize?: number;
   /** Flash store with directories (LittleFS-like) instead of flat (SPIFFS-like). */
   flashDirs?: boolean;
+  /** Uploads go to disk through the write-behind worker (hosts/node/writebehind.ts). Off by default:
+   * on a tmpfs data dir it measured slower (the extra copy and thread switches cost more than the
+   * plain write it saves). */
+  flashWriteBehind?: boolean;
   /** Largest piece of file per SFTP request (default 32 KiB; the firmware uses BOARD_TRANSFER_LENGTH). */
   transferLength?: number;
   /** Where log lines go (default: stderr with a timestamp). */
@@ -115,7 +121,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const keysPath = options.authorizedKeys ?? join(dataDir, "authorized_keys");
   const runtimeKeys = new RuntimeKeys(crypto, "", authorizedKeysFile(keysPath), (l) => log(`${keysPath}: ${l}`));
   const passwordHash = loadOrCreatePasswordHash(dataDir, runtimeKeys.all().length > 0, crypto, announce);
-  const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false);
+  const store = new DirectoryFlashStore(join(dataDir, "flash"), options.flashSize ?? DEFAULT_CAPACITY, options.flashDirs ?? false, options.flashWriteBehind ?? false);
   const uarts: (UartPort & { close(): void })[] = [...(options.ports ?? [])];
   try {
     const specs = options.uarts ?? [];
@@ -202,9 +208,8 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
   let closing = false;
   let gathered: Buffer | null = null;
   let gatheredLength = 0;
-  let flushScheduled = false;
+  let receiving = false;
   const flush = () => {
-    flushScheduled = false;
     if (gatheredLength === 0) return true;
     const n = gatheredLength;
     gatheredLength = 0;
@@ -218,15 +223,11 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
         // Gathered only while the socket takes output (a socket that needs a drain gets the packet
         // now, so that the connection sees `false` and stops): at most GATHER_BYTES escape its
         // backpressure.
-        if (bytes.length <= SMALL_PACKET && !socket.writableNeedDrain) {
+        if (receiving && bytes.length <= SMALL_PACKET && !socket.writableNeedDrain) {
           gathered ??= Buffer.allocUnsafe(GATHER_BYTES);
           if (gatheredLength + bytes.length > GATHER_BYTES && !flush()) return socket.write(Buffer.from(bytes));
           gathered.set(bytes, gatheredLength);
           gatheredLength += bytes.length;
-          if (!flushScheduled) {
-            flushScheduled = true;
-            setImmediate(flush);
-          }
           return true;
         }
         if (gatheredLength > 0) flush();
@@ -242,7 +243,15 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
     },
     remote,
   );
-  socket.on("data", (chunk: Buffer) => conn?.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
+  socket.on("data", (chunk: Buffer) => {
+    receiving = true;
+    try {
+      conn?.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    } finally {
+      receiving = false;
+      flush();
+    }
+  });
   socket.on("drain", () => conn?.resumeOutput());
   socket.on("error", (e) => {
     if (!closing) log(`${remote}: socket error: ${e.message}`);

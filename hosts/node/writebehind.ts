@@ -21,6 +21,10 @@ import { Worker } from "node:worker_threads";
 /** Bytes the ring holds: 32 OpenSSH SFTP WRITEs of 32 KiB (the client keeps 64 outstanding, 2 MiB;
  * the disk writes one while the next ones are decrypted). What the host holds in flight per process. */
 export const WRITE_BEHIND_BYTES = 1 << 20;
+/** The worker is woken when this much is queued (or when the SSH thread waits for it), not at every
+ * record: a wake-up per 32 KiB write cost more (a thread switch on a 2-core machine that also runs
+ * the client) than the write itself. Once awake it writes until the ring is empty. */
+export const WAKE_BYTES = 128 * 1024;
 /** Largest piece one record carries; longer writes are split. */
 export const MAX_RECORD_DATA = 64 * 1024;
 /** Handles that can write behind at once (process-wide); a handle beyond them writes synchronously. */
@@ -155,8 +159,8 @@ class WriteBehind {
     this.head += rec;
     if (this.head === size) this.head = 0;
     // The Atomics.add publishes the record (a full barrier) before the worker is woken.
-    Atomics.add(this.ctl, USED, skip + rec);
-    Atomics.notify(this.ctl, USED);
+    const before = Atomics.add(this.ctl, USED, skip + rec);
+    if (before < WAKE_BYTES && before + skip + rec >= WAKE_BYTES) Atomics.notify(this.ctl, USED);
   }
 
   /** True while anything is queued. */
@@ -172,6 +176,9 @@ class WriteBehind {
   /** Waits until ok(bytes used) holds, failing after WRITER_STALL_MS without progress. */
   private waitFor(ok: (used: number) => boolean): void {
     let used = Atomics.load(this.ctl, USED);
+    if (ok(used)) return;
+    // Whatever is queued below WAKE_BYTES has not woken the worker yet.
+    Atomics.notify(this.ctl, USED);
     let since = Date.now();
     while (!ok(used)) {
       Atomics.wait(this.ctl, USED, used, 1000);
