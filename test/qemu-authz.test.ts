@@ -18,12 +18,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { ReadStream } from "node:tty";
 import { join } from "node:path";
 import { buildSshFirmware } from "../hosts/qemu/build.js";
 import { bootSshServer, type Boot } from "../hosts/qemu/run.js";
+import { decodeOpenSshPrivateKey } from "../modules/ssh/keys.js";
 import { MSG } from "../modules/ssh/messages.js";
-import { tcpClient } from "./helpers/client.js";
+import { loggedIn, readUntil, startShell, tcpClient } from "./helpers/client.js";
 import { Procs, collect, waitExit } from "./helpers/procs.js";
 import { UP, skEcdsa, skEd25519, type SkKey } from "./helpers/sk.js";
 import { ensureTool, freePort, opensshOptions, run, tempDir, waitForOutput } from "./helpers/tools.js";
@@ -36,6 +39,24 @@ const GUEST_SEES = "10.0.2.2";
 ensureTool("ssh", "openssh-client");
 ensureTool("ssh-copy-id", "openssh-client");
 ensureTool("ssh-agent", "openssh-client");
+
+/** Resolves once `needle` is in what `got()` returns (checked as `stream` delivers data); bounded. */
+function waitForBytes(stream: NodeJS.ReadableStream, got: () => Buffer, needle: Buffer, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (got().indexOf(needle) < 0) return;
+      clearTimeout(timer);
+      stream.off("data", check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      stream.off("data", check);
+      reject(new Error(`${JSON.stringify(needle.toString("latin1"))} not at the UART within ${ms} ms; got ${JSON.stringify(got().toString("latin1").slice(-300))}`));
+    }, ms);
+    stream.on("data", check);
+    check();
+  });
+}
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
@@ -210,6 +231,41 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
     await refusedThenAdmin("certWrong", /certificate "id-certWrong" is not for user "console"/);
   });
 
+  test("certificates: not yet valid, signed by a CA that is not a cert-authority line, force-command, source-address", async () => {
+    keygen("caOther");
+    certify("certFuture", ["-n", "console", "-V", "+1h:+2h"]);
+    keygen("certUntrusted");
+    execFileSync("ssh-keygen", ["-q", "-s", keys.caOther, "-I", "id-certUntrusted", "-n", "console", "-V", "-5m:+1h", keys.certUntrusted + ".pub"], { timeout: 30_000 });
+    certify("certForce", ["-n", "console", "-V", "-5m:+1h", "-O", "force-command=echo forced"]);
+    certify("certSrcOk", ["-n", "console", "-V", "-5m:+1h", "-O", `source-address=${GUEST_SEES}/32`]);
+    certify("certSrcNot", ["-n", "console", "-V", "-5m:+1h", "-O", "source-address=192.168.0.0/16,10.0.3.0/24"]);
+    await refusedThenAdmin("certFuture", /certificate "id-certFuture" is not yet valid \(valid from /);
+    await refusedThenAdmin("certUntrusted", new RegExp(`the certificate's CA \\(${escape(fingerprint(keys.caOther + ".pub"))}\\) is not a cert-authority of this device`));
+    // The client asks for another command, and for a shell: the certificate's command runs.
+    const forced = await ssh("certForce", ["info"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout.toString(), "forced\n");
+    await logged(/login: user "console" key ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, certificate "id-certForce"[^\n]*forced command "echo forced"/);
+    await logged(/forced command "echo forced" runs; the client asked for exec "info"/);
+    const shell = await run("ssh", ["-p", String(port), ...opensshOptions(keys.certForce, 20), "-T", TARGET], { input: "", timeoutMs: EXEC_MS });
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.equal(shell.stdout.toString(), "forced\n");
+    await logged(/forced command "echo forced" runs; the client asked for shell/);
+    const src = await ssh("certSrcOk", ["echo", "in"]);
+    assert.equal(src.code, 0, src.stderr + log().slice(-1500));
+    await refusedThenAdmin("certSrcNot", new RegExp(`certificate "id-certSrcNot": source address ${escape(GUEST_SEES)} is not in source-address "192\\.168\\.0\\.0/16,10\\.0\\.3\\.0/24"`));
+  });
+
+  test('expiry-time="..." (keys add): a time in the past is refused, one in the future logs in', async () => {
+    keygen("expPast");
+    keygen("expFuture");
+    const add = await ssh("admin", ["keys", "add"], `expiry-time="20240102" ${pub("expPast")}\nexpiry-time="209912312359" ${pub("expFuture")}\n`);
+    assert.equal(add.code, 0, add.stderr);
+    const ok = await ssh("expFuture", ["echo", "in"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    await refusedThenAdmin("expPast", /the key expired \(expiry-time 2024-01-02T00:00:00\.000Z\)/);
+  });
+
   test("security key certificates (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256; signatures made in the test): an untouched signature is refused, a touched one logs in", async () => {
     for (const [name, k] of [["skEd", skEd25519()], ["skEc", skEcdsa()]] as [string, SkKey][]) {
       const file = join(dir, name);
@@ -230,6 +286,85 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
       await logged(new RegExp(`security key signature without user presence \\(touch\\) for certificate "id-${name}"`));
       await logged(new RegExp(`login: user "console" key ${escape(type)} SHA256:\\S+, certificate "id-${name}"`));
     }
+  });
+
+  test("an observer cannot change the UART: its typed bytes, Ctrl-] b and :, break requests, stty and SERIAL_BAUD are refused; a read-write session beside it reaches the UART", async () => {
+    keygen("obsRole");
+    const add = await ssh("admin", ["keys", "add"], `environment="SERIAL_ROLE=observer" ${pub("obsRole")}\n`);
+    assert.equal(add.code, 0, add.stderr);
+    const seedOf = (name: string) => decodeOpenSshPrivateKey(readFileSync(keys[name], "utf8")).seed;
+    const line = /^uart0: [^\n]*, 115200 8N1, /m;
+    assert.match((await ssh("admin", ["stty"])).stdout.toString(), line);
+    const fd = openSync(qemu!.uartPath!, "r+");
+    const device = new ReadStream(fd);
+    device.setRawMode(true);
+    const typed: Buffer[] = [];
+    device.on("data", (d: Buffer) => typed.push(d));
+    const atDevice = () => Buffer.concat(typed);
+    const sockets: Socket[] = [];
+    /** A pty shell (`name`'s key) on the UART, once its banner says how it is attached. */
+    const shell = async (name: string, banner: RegExp) => {
+      const { client, socket } = await loggedIn(port, seedOf(name));
+      sockets.push(socket);
+      const ch = await startShell(client, { pty: true });
+      await readUntil(client, ch.remote, (o) => banner.test(o.toString("latin1")), 20_000);
+      const send = (b: Buffer) => client.send(MSG.CHANNEL_DATA, (w) => w.uint32(ch.remote).string(b));
+      const until = (text: string) => readUntil(client, ch.remote, (o) => o.includes(text), 20_000).then((r) => assert.ok(r.stdout.includes(text), `${name}: no ${text} in ${r.stdout.toString("latin1")}`));
+      /** A break request (want reply): true when the server says it was sent. */
+      const breakRequest = async () => {
+        client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("break").boolean(true).uint32(300));
+        for (;;) {
+          const p = await client.next(20_000);
+          if (p[0] === MSG.CHANNEL_SUCCESS || p[0] === MSG.CHANNEL_FAILURE) return p[0] === MSG.CHANNEL_SUCCESS;
+        }
+      };
+      return { send, until, breakRequest };
+    };
+    try {
+      const rw = await shell("admin", /uart0: 115200 8N1; Ctrl-\] \? for help\]/);
+      // QEMU drops what the guest sends to the pty until it notices a reader (about a second):
+      // type a probe (bounded) until it arrives.
+      const probe = Buffer.from("probe.");
+      let seen = false;
+      for (let i = 0; i < 40 && !seen; i++) {
+        rw.send(probe);
+        seen = await waitForBytes(device, atDevice, probe, 500).then(() => true, () => false);
+      }
+      assert.ok(seen, "nothing the read-write session typed reached the UART");
+      for (const name of ["obsRole", "observe"]) {
+        const o = await shell(name, /uart0: 115200 8N1, read-only; Ctrl-\] \? for help\]/);
+        o.send(Buffer.concat([Buffer.from(`<<typed by ${name}>>\r`), Buffer.from([0x1d, 0x1d]), Buffer.from([0x1d, 0x62])]));
+        await o.until("[read-only session: no break]");
+        o.send(Buffer.concat([Buffer.from([0x1d, 0x3a]), Buffer.from("9600 7E1\r")]));
+        await o.until("[read-only session]");
+        assert.equal(await o.breakRequest(), false, `${name}: a break request must be refused`);
+      }
+      assert.equal(await rw.breakRequest(), true, "the read-write session's break request");
+      rw.send(Buffer.from([0x1d, 0x62]));
+      await rw.until("[break 500 ms]");
+      // Sent after the observers' bytes were handled (their replies came back): had any reached
+      // the UART, it would be there before this.
+      const marker = Buffer.from("<<typed by the read-write session>>");
+      rw.send(marker);
+      await waitForBytes(device, atDevice, marker, 20_000).catch((e) => assert.fail(`${e}`));
+      const got = atDevice().toString("latin1");
+      assert.doesNotMatch(got, /typed by obsRole|typed by observe|\x1d/, `observer bytes reached the UART: ${JSON.stringify(got)}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      device.destroy();
+      try {
+        closeSync(fd);
+      } catch {
+        // closed by destroy()
+      }
+    }
+    const stty = await ssh("obsRole", ["stty", "9600"]);
+    assert.equal(stty.code, 1);
+    assert.match(stty.stderr, /stty: this login may only observe \(role observer\); line settings unchanged/);
+    const env = await run("ssh", ["-p", String(port), ...opensshOptions(keys.obsRole, 20), "-o", "SetEnv=SERIAL_BAUD=9600", "-T", TARGET], { input: "", timeoutMs: EXEC_MS });
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /an observer cannot change line settings \(SERIAL_BAUD\/SERIAL_FORMAT\)/);
+    assert.match((await ssh("admin", ["stty"])).stdout.toString(), line, "the line settings are unchanged");
   });
 
   test("a built-in key cannot be removed, only disabled; a disabled key is refused", async () => {

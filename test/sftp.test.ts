@@ -19,7 +19,7 @@ import { connect, type Client } from "./helpers/ssh2.js";
 import { startNodeServer } from "../hosts/node/server.js";
 import { DirectoryFlashStore } from "../hosts/node/flash.js";
 import { BOARD_TRANSFER_LENGTH, Files, TEMP_PREFIX } from "../modules/files/files.js";
-import { MAX_PACKET_LENGTH, MAX_READ_LENGTH, sftpServer } from "../modules/files/sftp.js";
+import { MAX_PACKET_LENGTH, MAX_READ_LENGTH, sftpServer, type KeysFile } from "../modules/files/sftp.js";
 import type { SessionContext, SessionProgram } from "../modules/ssh/session.js";
 import { SshReader, SshWriter } from "../modules/ssh/wire.js";
 
@@ -573,6 +573,32 @@ describe("sftpServer protocol edges", () => {
     g.close();
     assert.ok(Buffer.from(back).equals(big));
     assert.throws(() => new Files(store, () => 1, { transferLength: 100 }), /transferLength 100/);
+  });
+
+  test("a board's transfer length: .ssh/authorized_keys longer than a piece comes back whole for a 32 KiB READ (streamed), as a stored file does", () => {
+    const store = new DirectoryFlashStore(join(dir.path, `flash${n++}`), MiB, false);
+    const files = new Files(store, () => 0x1234, { transferLength: BOARD_TRANSFER_LENGTH });
+    const rec = recorder();
+    const text = Array.from({ length: 120 }, (_, i) => `ssh-ed25519 ${randomBytes(51).toString("base64")} key-${i}\n`).join("");
+    assert.ok(text.length > 2 * BOARD_TRANSFER_LENGTH);
+    const keys: KeysFile = { read: () => text, write: () => null, mayWrite: () => null };
+    const prog = sftpServer(rec.ctx, files, keys);
+    prog.data!(Buffer.concat([
+      packet(1, null, (w) => w.uint32(3)),
+      packet(3, 1, (w) => w.text(".ssh/authorized_keys").uint32(1).uint32(0)), // OPEN, READ
+    ]));
+    let a = answers(rec.out);
+    assert.deepEqual(a.map((x) => x.type), [2, 102]);
+    const h = a[1].r.string();
+    const seen = a.length;
+    prog.data!(Buffer.concat([
+      packet(5, 2, (w) => w.string(h).uint64(100).uint32(MAX_READ_LENGTH)), // READ 32 KiB at 100
+      packet(5, 3, (w) => w.string(h).uint64(text.length).uint32(MAX_READ_LENGTH)), // at the end
+    ]));
+    a = answers(rec.out).slice(seen);
+    assert.deepEqual(a.map((x) => [x.type, x.id]), [[103, 2], [101, 3]]);
+    assert.equal(Buffer.from(a[0].r.string()).toString("latin1"), text.slice(100), "the whole rest of the file in one answer");
+    assert.equal(a[1].r.uint32(), 1, "EOF");
   });
 
   test("an oversized request gets a failure status and is skipped; the session goes on", () => {

@@ -2,6 +2,7 @@
 //
 //   npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount] [--log semihosting|uart]
 //                   [--listen HOST:PORT] [--data DIR] [--uart pty|tcp:HOST:PORT|file:PATH|none|stdio]
+//                   [--tap IFNAME [--netns NS]] [--rtc-base utc|YYYY-MM-DD]
 //
 // Boots build/qemu/ssh.elf (the SSH server, `npm run firmware`) unless --elf names another image.
 // The firmware's log arrives through QEMU semihosting on stdout; the machine's ns16550 is then free
@@ -14,6 +15,9 @@
 // --listen forwards HOST:PORT to the guest's port 22 through QEMU's user network (restrict=on: the
 // guest reaches nothing else) on a virtio-net device; once the firmware logs "ssh: listening on
 // port 22", this prints "listening on HOST:PORT".
+// --tap IFNAME puts that device on an existing tap interface instead (in network namespace NS with
+// --netns): the guest is 10.0.2.15/24 there and sees each client's own address (several sources).
+// --rtc-base DATE starts the virt RTC there (e.g. 1970-01-01: the firmware has no wall clock).
 // --data DIR keeps the machine's state: the entropy seed of each boot (32 fresh bytes from the
 // host's CSPRNG, loaded at BOARD_SEED_ADDR, firmware/board.h) and DIR/authorized_keys, loaded at
 // BOARD_KEYS_ADDR with its length (the firmware reads it at boot), and DIR/flash.img, the 32 MiB NOR
@@ -64,6 +68,16 @@ export interface RunOptions {
   icount?: boolean;
   /** Host address forwarded to the guest's port 22, "127.0.0.1:2222". */
   listen?: string;
+  /** Instead of the user network: the virtio-net device on this existing tap interface (QEMU's
+   * `-netdev tap,ifname=...`, no scripts). The guest keeps its static 10.0.2.15/24, gateway 10.0.2.2
+   * (net/net.h): give the tap addresses in 10.0.2.0/24 and clients reach the guest at 10.0.2.15 from
+   * each of them, as distinct sources (test/helpers/netns.ts). */
+  tap?: string;
+  /** Run QEMU in this network namespace (`ip netns exec NS qemu...`), where the tap lives. */
+  netns?: string;
+  /** The virt machine's RTC start (QEMU `-rtc base=`): "utc" (default: the host clock) or a date
+   * such as "1970-01-01" (the firmware then has no wall clock: before CLOCK_SET_AFTER_MS). */
+  rtcBase?: string;
   /** Directory for the machine's state; default: a temporary directory removed after the run. */
   data?: string;
   /** Where the ns16550 goes: "none" (default; "stdio" with log "uart"), "pty", "tcp:HOST:PORT" (a
@@ -132,11 +146,17 @@ export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string;
     args.push("-chardev", "stdio,id=log0,signal=on", "-semihosting-config", "enable=on,target=native,chardev=log0");
   }
   if (o.icount) args.push("-icount", "shift=0");
+  if (o.rtcBase) args.push("-rtc", `base=${o.rtcBase}`);
   if (o.seedFile) args.push("-device", `loader,file=${o.seedFile},addr=0x${SEED_ADDR.toString(16)},force-raw=on`);
   if (o.keysFile) args.push("-device", `loader,file=${o.keysFile},addr=0x${KEYS_ADDR.toString(16)},force-raw=on`);
   if (o.creationFile) args.push("-device", `loader,file=${o.creationFile},addr=0x${CREATION_ADDR.toString(16)},force-raw=on`);
   // [flash] The flash store's NOR flash: virt.flash1 (unit 0 would become the boot device).
   if (o.flashFile) args.push("-drive", `if=pflash,unit=1,format=raw,file=${o.flashFile}`);
+  if (o.listen && o.tap) throw new Error("--listen (user network) and --tap: one network device only");
+  if (o.tap) {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(o.tap)) throw new Error(`--tap: not an interface name: ${o.tap}`);
+    args.push("-netdev", `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, "-device", "virtio-net-device,netdev=n0");
+  }
   if (o.listen) {
     const { host, port } = hostPort(o.listen);
     args.push(
@@ -248,7 +268,9 @@ export function boot(o: RunOptions = {}): Boot {
   const args = qemuArgs({ ...o, elf, seedFile, keysFile, flashFile, creationFile });
   const started = Date.now();
   const piped = o.stdio === "pipe" || o.stdio === "tee";
-  const child = spawn(QEMU, args, { stdio: piped ? ["ignore", "pipe", "pipe"] : "inherit" });
+  // `ip netns exec` execs QEMU itself (setns, then execvp): the child's pid is QEMU's.
+  const [command, argv] = o.netns ? ["ip", ["netns", "exec", o.netns, QEMU, ...args]] : [QEMU, args];
+  const child = spawn(command, argv, { stdio: piped ? ["ignore", "pipe", "pipe"] : "inherit" });
   let output = "";
   let stderr = "";
   let exited = false;
@@ -321,7 +343,7 @@ export const HOST_KEYS_TIMEOUT_MS = 300_000;
 /** Boots the SSH image and waits until its server listens and (unless `hostKeys` is false) every
  * host key is made, so that clients do not meet the key generation's pause or a server without
  * its RSA key; also finds the UART's pty path. */
-export async function bootSshServer(o: RunOptions & { listen: string; hostKeys?: boolean }): Promise<Boot & { uartPath?: string }> {
+export async function bootSshServer(o: RunOptions & { hostKeys?: boolean }): Promise<Boot & { uartPath?: string }> {
   const b = boot({ stdio: "pipe", ...o });
   try {
     let uartPath: string | undefined;
@@ -353,6 +375,9 @@ function parseArgs(argv: string[]): RunOptions {
     else if (a === "--timeout") o.timeoutMs = Number(value()) * 1000;
     else if (a === "--icount") o.icount = true;
     else if (a === "--listen") o.listen = value();
+    else if (a === "--tap") o.tap = value();
+    else if (a === "--netns") o.netns = value();
+    else if (a === "--rtc-base") o.rtcBase = value();
     else if (a === "--data") o.data = value();
     else if (a === "--uart") o.uart = value();
     else if (a === "--log") {
@@ -366,7 +391,8 @@ function parseArgs(argv: string[]): RunOptions {
       console.log(
         "usage: npm run qemu -- [--elf FILE] [--timeout SECONDS] [--icount] [--listen HOST:PORT] [--data DIR]\n" +
           "                       [--uart pty|tcp:HOST:PORT|file:PATH|none|stdio] [--log semihosting|uart]\n" +
-          "                       [--authorized-keys FILE] [--no-seed] [--creation CHUNK_BYTES,SLOTS[,STACK_SLOTS]]",
+          "                       [--authorized-keys FILE] [--no-seed] [--creation CHUNK_BYTES,SLOTS[,STACK_SLOTS]]\n" +
+          "                       [--tap IFNAME [--netns NS]] [--rtc-base utc|YYYY-MM-DD]",
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);

@@ -212,6 +212,9 @@ class PendingFile {
   }
 }
 
+/** What a READ answer is read from: a stored file's handle, or the keys file's bytes. */
+type ReadSource = Pick<FileHandle, "read" | "size">;
+
 const KIND_FREE = 0, KIND_READ = 1, KIND_WRITE = 2, KIND_DIR = 3;
 /** Handles of the authorized keys at .ssh/authorized_keys (KeysFile): a copy read, a new version written. */
 const KIND_KEYS_READ = 4, KIND_KEYS_WRITE = 5;
@@ -342,7 +345,7 @@ export function sftpServer(ctx: SessionContext, files: Files, keysFile?: KeysFil
   let done = false;
   let busy = false;
   /** A long READ answer still streaming: its handle, where its next piece starts, bytes still owed. */
-  let streamHandle: FileHandle | null = null;
+  let streamHandle: ReadSource | null = null;
   let streamOffset = 0;
   let streamLeft = 0;
   /** Answers still going out: no further request is handled until they are gone. */
@@ -599,13 +602,17 @@ export function sftpServer(ctx: SessionContext, files: Files, keysFile?: KeysFil
     ok(id);
   };
 
-  const keysRead = (id: number, s: Slot, offset: number, len: number) => {
-    const n = Math.max(0, Math.min(len, pieceLength, s.length - offset));
-    if (n === 0) return status(id, FX_EOF, "end of file");
-    begin(FXP_DATA, id);
-    out.string(s.bytes!.subarray(offset, offset + n));
-    send();
-  };
+  /** The keys file read as a file: a READ longer than a piece is answered whole (streamed), as a
+   * stored file's is (libssh2 takes a short answer as an error). */
+  const keysSource = (s: Slot): ReadSource => ({
+    size: () => s.length,
+    read: (offset, into) => {
+      const n = Math.min(into.length, s.length - offset);
+      if (n <= 0) return 0;
+      into.set(s.bytes!.subarray(offset, offset + n));
+      return n;
+    },
+  });
 
   /** The requests on a virtual path that are not reads, writes or stats. */
   const virtualOther = (id: number, v: number, what: string) => {
@@ -698,9 +705,9 @@ export function sftpServer(ctx: SessionContext, files: Files, keysFile?: KeysFil
   };
 
   const read = (id: number, s: Slot, offset: number, len: number) => {
-    if (s.kind === KIND_KEYS_READ || s.kind === KIND_KEYS_WRITE) return keysRead(id, s, offset, len);
-    let h: FileHandle;
-    if (s.kind === KIND_READ) h = s.read!;
+    let h: ReadSource;
+    if (s.kind === KIND_KEYS_READ || s.kind === KIND_KEYS_WRITE) h = keysSource(s);
+    else if (s.kind === KIND_READ) h = s.read!;
     else if (s.kind === KIND_WRITE && s.canRead) {
       s.file!.settle();
       h = s.file!.upload.handle;
