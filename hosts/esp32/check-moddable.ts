@@ -25,7 +25,10 @@
 //    mxAliasCount of mc.xs.c, the objects and bindings that stay in RAM; bytes of mc.xs.c); a table
 //    of all steps ends the run, also written to build/check-moddable.json.
 //
-// Adding a step (e.g. a Linux run, `mcconfig -m -p lin`): append a Step to STEPS. A Step is
+// 5. The "lin" step (linStep): the app built for the SDK's Linux port and run there, driven by
+//    OpenSSH (hosts/esp32/lin/check.ts); it prints what the run did and the XS 17 heap figures.
+//
+// Adding a step: append a Step to STEPS. A Step is
 // `{ name: string; run(ctx: StepContext): Promise<StepResult> }`; runTool() runs a command with the
 // context's PATH, xslReport() reads xsl's output and checks its warnings against the expected list.
 
@@ -34,6 +37,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkLin } from "./lin/check.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const APP_MANIFEST = join(root, "hosts/esp32/manifest_app.json");
@@ -248,12 +252,42 @@ export function esp32Step(name: string, platform: string, manifest: string, extr
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The Linux step: the same app on the SDK's Linux port, run and driven by OpenSSH.
+
+/** hosts/esp32/lin/check.ts's checkLin as a step: `mcconfig -m -i -p lin hosts/esp32/lin/manifest.json`
+ * builds mc.so (into build/lin/moddable, kept between runs: a cold build is ~15 min, so this step
+ * does not build under ctx.outDir; the XS linker reruns every time), then OpenSSH logs in, execs,
+ * goes through the UART's echo device, moves 256 KiB each way by sftp, scp -O and scp, restarts the
+ * process and checks the host key and files were kept. xsl's statistics and warnings are judged as
+ * the ESP32 steps' are. */
+export const linStep: Step = {
+  name: "lin",
+  async run(ctx) {
+    const started = Date.now();
+    const r = await checkLin(ctx.moddable);
+    for (const l of r.lines) ctx.log(l);
+    const problems = r.ok ? [] : [r.lines.at(-1) ?? "checkLin failed"];
+    let stats: XslStats | undefined;
+    let warnings: XslWarning[] | undefined;
+    if (r.build) {
+      const xsl = xslReport(r.build.output, r.build.tmpDir, ctx.expected);
+      problems.push(...xsl.problems);
+      problems.push(...toolErrors(r.build.output).map((l) => `mcconfig: ${l}`));
+      stats = xsl.stats;
+      warnings = xsl.warnings;
+    }
+    return { name: "lin", problems, detail: `mcconfig -m -i -p lin ./hosts/esp32/lin/manifest.json, run: ${r.summary}`, stats, warnings, seconds: (Date.now() - started) / 1000 };
+  },
+};
+
 /** The targets, in order. The README's build guide names the same lines. */
 export const STEPS: Step[] = [
   esp32Step("esp32", "esp32", "manifest.json"),
   esp32Step("esp32c3", "esp32/esp32c3", "manifest.json", ["uart_port=1", "uart_tx=4", "uart_rx=5"]),
   esp32Step("esp32s3", "esp32/esp32s3", "manifest.json"),
   esp32Step("littlefs", "esp32", "manifest_littlefs.json"),
+  linStep,
   // The README's -d line (the debug build that connects to xsbug) would be
   // esp32Step("esp32-debug", "esp32", "manifest.json", [], true): not run yet (each step takes
   // 2 to 20 minutes, depending on the machine's load).

@@ -113,10 +113,17 @@ async function buildLauncher(moddable: string): Promise<void> {
   await cc(["-O2", "-Wall", "-Wextra", "-Werror", "-DmxLinux=1", "-I", join(moddable, "build/simulators/modules"), source, "-o", launcherPath, ...glib, "-ldl"], "launcher.c");
 }
 
+/** mcconfig's build folder (mc.xs.c, mc.resources.c) under moddableOut: tmp/<platform>/<instrument>/<NAME>. */
+export const linTmpDir = join(moddableOut, "tmp", "lin", "instrument", APP_NAME);
+
 export interface LinBuild {
   launcher: string;
   mcSo: string;
   lines: string[];
+  /** mcconfig's output (tsc, xsc, xsl, the C compiler), for xsl's statistics and warnings. */
+  output: string;
+  /** mcconfig's build folder (linTmpDir). */
+  tmpDir: string;
 }
 
 /** Everything the Linux run needs; throws with the failing tool's output. */
@@ -131,10 +138,15 @@ export async function buildLin(moddable: string): Promise<LinBuild> {
   await buildLauncher(moddable);
   mkdirSync(moddableOut, { recursive: true });
   const env = { ...process.env, MODDABLE: moddable, PATH: `${join(repoRoot, "node_modules/.bin")}:${tools}:${process.env.PATH ?? ""}` };
+  // The XS linker runs on every build (its statistics and warnings are part of what the check
+  // reports); tsc, xsc and the C compiler stay incremental.
+  rmSync(join(linTmpDir, "mc.xs.c"), { force: true });
   const started = Date.now();
+  let output = "";
   try {
     const r = await run(join(tools, "mcconfig"), ["-m", "-i", "-p", "lin", "-o", moddableOut, join(linDir, "manifest.json")], { cwd: repoRoot, env, maxBuffer: 64 << 20, timeout: MCCONFIG_TIMEOUT_MS, encoding: "utf8" });
-    const xsl = /(\d+) instances, (\d+) keys, (\d+) colors, (\d+) holes/.exec(r.stdout + r.stderr);
+    output = `${r.stdout}\n${r.stderr}`;
+    const xsl = /(\d+) instances, (\d+) keys, (\d+) colors, (\d+) holes/.exec(output);
     if (xsl) lines.push(`xsl: ${xsl[0]}`);
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
@@ -143,5 +155,5 @@ export async function buildLin(moddable: string): Promise<LinBuild> {
   }
   if (!existsSync(mcSoPath)) throw new Error(`mcconfig finished but ${mcSoPath} is missing`);
   lines.push(`mcconfig -m -i -p lin: mc.so in ${Math.round((Date.now() - started) / 1000)} s`);
-  return { launcher: launcherPath, mcSo: mcSoPath, lines };
+  return { launcher: launcherPath, mcSo: mcSoPath, lines, output, tmpDir: linTmpDir };
 }

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePackages } from "../../qemu/sources.js";
-import { buildLin } from "./build.js";
+import { buildLin, type LinBuild } from "./build.js";
 
 /** The store folder and port of hosts/esp32/lin/manifest.json ("config"). */
 const STORE_DIR = "/tmp/esp-ssh-console-lin";
@@ -49,6 +49,78 @@ function runClient(cmd: string, args: string[], input?: string): Promise<Result>
     p.on("close", (code, signal) => resolvePromise({ code: signal ? -1 : code, stdout, stderr: signal ? `${stderr}\n(${cmd} killed by ${signal}: over ${CLIENT_TIMEOUT_MS} ms)` : stderr }));
     p.stdin.end(input ?? "");
   });
+}
+
+/** Bytes sent through the UART's echo device (hosts/esp32/lin/serial.js) in one attached session. */
+const ECHO_BYTES = 32 * 1024;
+
+/** `ssh -T console@...` (no command, no pty: attached to the UART, binary passes untouched): sends
+ * ECHO_BYTES random bytes and waits, bounded, until they all came back in order. */
+function attachEcho(common: string[], whileAttached: () => Promise<void>): Promise<string> {
+  const payload = randomBytes(ECHO_BYTES);
+  return new Promise((resolvePromise, reject) => {
+    const started = Date.now();
+    const p = spawn("ssh", [...common, "-o", "StrictHostKeyChecking=yes", "-T", "-p", String(PORT), "console@127.0.0.1"], { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    let stderr = "";
+    let done = false;
+    const finish = (e: Error | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const ms = Date.now() - started;
+      const end = () => p.kill("SIGKILL");
+      if (e) {
+        end();
+        reject(e);
+        return;
+      }
+      whileAttached().then(
+        () => {
+          end();
+          resolvePromise(`${ECHO_BYTES} bytes through an attached ssh -T session came back byte-exact in ${ms} ms`);
+        },
+        (err: Error) => {
+          end();
+          reject(err);
+        },
+      );
+    };
+    const timer = setTimeout(() => finish(new Error(`uart echo: ${Buffer.concat(out).length} bytes back within ${CLIENT_TIMEOUT_MS} ms, want ${ECHO_BYTES} (stderr: ${stderr})`)), CLIENT_TIMEOUT_MS);
+    p.stdout.on("data", (d: Buffer) => {
+      out.push(d);
+      if (Buffer.concat(out).includes(payload)) finish(null);
+    });
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.on("error", (e) => finish(e));
+    p.on("close", (code) => finish(new Error(`uart echo: ssh -T ended (exit ${code}) after ${Buffer.concat(out).length} bytes back: ${stderr}`)));
+    p.stdin.write(payload);
+  });
+}
+
+/** essh_lin_heap_report's figures (hosts/esp32/lin/lin_host.c): chunk bytes, slots (slotBytes each),
+ * stack slots. peak* are since the process started; live* after a full collection. */
+export interface HeapFigures {
+  line: string;
+  chunks: number;
+  peakChunks: number;
+  maxChunks: number;
+  slots: number;
+  peakSlots: number;
+  maxSlots: number;
+  liveChunks: number;
+  liveSlots: number;
+  slotBytes: number;
+  stackPeak: number;
+  stackTotal: number;
+  keys: number;
+}
+
+const num = (n: number) => n.toLocaleString("en-US");
+
+/** One line for a person: live chunks and slots (after a GC), the peaks so far, the stack peak. */
+export function heapLine(h: HeapFigures): string {
+  return `XS chunks ${num(h.liveChunks)} B live (peak ${num(h.peakChunks)} of ${num(h.maxChunks)}), slots ${num(h.liveSlots)} live = ${num(h.liveSlots * h.slotBytes)} B (peak ${num(h.peakSlots)} of ${num(h.maxSlots)}, ${h.slotBytes} B each), stack peak ${h.stackPeak} of ${h.stackTotal} slots, ${h.keys} keys made at run time`;
 }
 
 /** The running firmware: its output and a way to wait for a line. */
@@ -90,18 +162,16 @@ class Firmware {
     });
   }
 
-  /** The XS heap figures: lin_host.c's essh_lin_heap_report (asked for on stdin) and the last of the
-   * SDK simulator's once-a-second "instruments:" lines (chunk, slot and stack bytes in use). */
-  async heap(): Promise<string> {
+  /** The XS heap figures: lin_host.c's essh_lin_heap_report, asked for on stdin (it runs a full
+   * garbage collection for the live figures). */
+  async heap(): Promise<HeapFigures> {
     const from = this.output.length;
     this.proc.stdin.write("heap\n");
     const m = await this.wait(new RegExp(`^[\\s\\S]{${from}}[\\s\\S]*?(xs-heap [^\\n]*)`), 10_000, "heap report");
-    const keys = /instruments key: ([^\n]*)/.exec(this.output)?.[1].split(",") ?? [];
-    const all = [...this.output.matchAll(/instruments: ([\d,]+)/g)];
-    const last = all.at(-1)?.[1].split(",").map(Number) ?? [];
-    const pick = (name: string) => last[keys.indexOf(name)];
-    const inst = keys.length > 0 && last.length === keys.length ? `; instruments: chunk used ${pick("Chunk used")} B of ${pick("Chunk available")}, slot used ${pick("Slot used")} B of ${pick("Slot available")}, stack used ${pick("Stack used")} B of ${pick("Stack available")}, keys ${pick("Keys used")}, GCs ${pick("Garbage collections")}` : "";
-    return m[1] + inst;
+    const f = /chunks=(\d+)\/(\d+)\/(\d+) slots=(\d+)\/(\d+)\/(\d+) live-chunks=(\d+) live-slots=(\d+) slot-bytes=(\d+) stack=(-?\d+)\/(\d+) keys=(\d+)/.exec(m[1]);
+    if (!f) throw new Error(`heap report not understood: ${m[1]}`);
+    const n = f.slice(1).map(Number);
+    return { line: m[1], chunks: n[0], peakChunks: n[1], maxChunks: n[2], slots: n[3], peakSlots: n[4], maxSlots: n[5], liveChunks: n[6], liveSlots: n[7], slotBytes: n[8], stackPeak: n[9], stackTotal: n[10], keys: n[11] };
   }
 
   async stop(): Promise<number | null> {
@@ -113,8 +183,20 @@ class Firmware {
   }
 }
 
-export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: string[] }> {
+export interface LinResult {
+  ok: boolean;
+  /** Everything the run said, in order (FAIL ... last when it failed). */
+  lines: string[];
+  /** One line: what passed, and the XS heap figures after login. */
+  summary: string;
+  /** The build (for xsl's statistics and warnings), when it got that far. */
+  build?: LinBuild;
+}
+
+export async function checkLin(moddable: string): Promise<LinResult> {
   const lines: string[] = [];
+  const passed: string[] = [];
+  let build: LinBuild | undefined;
   const say = (l: string) => {
     lines.push(l);
     if (process.env.ESSH_LIN_VERBOSE) console.log(l);
@@ -123,7 +205,7 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
   const work = mkdtempSync(join(tmpdir(), "essh-lin-"));
   try {
     await ensurePackages(["openssh-client"]);
-    const build = await buildLin(moddable);
+    build = await buildLin(moddable);
     for (const l of build.lines) say(`build: ${l}`);
 
     // A fresh store and key.
@@ -139,7 +221,7 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
     const ssh = (strict: string, ...args: string[]) => runClient("ssh", [...common, "-o", `StrictHostKeyChecking=${strict}`, "-p", String(PORT), "console@127.0.0.1", ...args]);
 
     const start = async (what: string) => {
-      fw = new Firmware(build.launcher, build.mcSo);
+      fw = new Firmware(build!.launcher, build!.mcSo);
       const m = await fw.wait(/host key (SHA256:\S+) \(ED25519\)/, START_TIMEOUT_MS, `${what}: host key line`);
       await fw.wait(/ssh: listening on/, START_TIMEOUT_MS, `${what}: listening`);
       return m[1];
@@ -156,8 +238,20 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
     const fingerprint1 = /SHA256:\S+/.exec(fp1.stdout)?.[0];
     if (!fingerprint1) throw new Error(`no host key fingerprint in known_hosts: ${fp1.stdout}${fp1.stderr}`);
     say(`host key fingerprint ${fingerprint1}`);
-    const heap = await fw!.heap();
-    say(`after login: ${heap}`);
+    passed.push("login (ed25519 key from the Preference file) + exec info");
+    const afterExec = await fw!.heap();
+    say(`after login + exec (session closed): ${heapLine(afterExec)}`);
+
+    // The UART: an attached session's bytes go through the stand-in's echo device and come back; the
+    // heap figures are taken while that session is still logged in and attached.
+    let loggedIn: HeapFigures | undefined;
+    const echoed = await attachEcho(common, async () => {
+      loggedIn = await fw!.heap();
+    });
+    say(`uart (Linux-only echo device): ${echoed}`);
+    passed.push(`uart echo ${ECHO_BYTES / 1024} KiB`);
+    say(`after login, one session attached: ${heapLine(loggedIn!)}`);
+    say(`  (${loggedIn!.line})`);
 
     // 256 KiB through SFTP and through legacy scp, both ways.
     const data1 = randomBytes(UPLOAD_BYTES);
@@ -179,8 +273,22 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
     if (scpDown.code !== 0) throw new Error(`scp -O download: exit ${scpDown.code}\n${scpDown.stderr}`);
     if (!readFileSync(down2).equals(data2)) throw new Error("scp -O: the downloaded file differs from the upload");
     say(`scp -O up + down ${UPLOAD_BYTES} bytes: byte-exact`);
-    if (!readFileSync(join(STORE_DIR, "sftp.bin")).equals(data1) || !readFileSync(join(STORE_DIR, "scp.bin")).equals(data2)) throw new Error("the store folder does not hold the uploads byte-exact");
-    say(`after transfers: ${await fw!.heap()}`);
+    // Plain scp: OpenSSH 9 speaks SFTP under it.
+    const data3 = randomBytes(UPLOAD_BYTES);
+    const up3 = join(work, "up3.bin");
+    const down5 = join(work, "down5.bin");
+    writeFileSync(up3, data3);
+    const scpSftpUp = await runClient("scp", [...sftpArgs, up3, "console@127.0.0.1:scp-sftp.bin"]);
+    if (scpSftpUp.code !== 0) throw new Error(`scp (SFTP) upload: exit ${scpSftpUp.code}\n${scpSftpUp.stderr}\n${fw!.output.slice(-2000)}`);
+    const scpSftpDown = await runClient("scp", [...sftpArgs, "console@127.0.0.1:scp-sftp.bin", down5]);
+    if (scpSftpDown.code !== 0) throw new Error(`scp (SFTP) download: exit ${scpSftpDown.code}\n${scpSftpDown.stderr}`);
+    if (!readFileSync(down5).equals(data3)) throw new Error("scp (SFTP): the downloaded file differs from the upload");
+    say(`scp (SFTP) up + down ${UPLOAD_BYTES} bytes: byte-exact`);
+    passed.push(`${UPLOAD_BYTES / 1024} KiB up + down byte-exact via sftp, scp -O, scp`);
+    if (!readFileSync(join(STORE_DIR, "sftp.bin")).equals(data1) || !readFileSync(join(STORE_DIR, "scp.bin")).equals(data2) || !readFileSync(join(STORE_DIR, "scp-sftp.bin")).equals(data3)) throw new Error("the store folder does not hold the uploads byte-exact");
+    const afterTransfers = await fw!.heap();
+    say(`after transfers: ${heapLine(afterTransfers)}`);
+    passed.push(`XS 17 (64-bit, ${loggedIn!.slotBytes} B slots) with a session logged in: ${num(loggedIn!.liveChunks)} B chunks + ${num(loggedIn!.liveSlots)} slots live, peak over the run ${num(afterTransfers.peakChunks)} B + ${num(afterTransfers.peakSlots)} slots, stack peak ${afterTransfers.stackPeak} of ${afterTransfers.stackTotal}`);
 
     // Stop, start again: same host key, files kept.
     const code = await fw!.stop();
@@ -192,14 +300,16 @@ export async function checkLin(moddable: string): Promise<{ ok: boolean; lines: 
     if (again.code !== 0) throw new Error(`ssh after restart (StrictHostKeyChecking=yes, same known_hosts): exit ${again.code}\n${again.stderr}`);
     const down3 = join(work, "down3.bin");
     const down4 = join(work, "down4.bin");
-    const kept = await runClient("sftp", [...sftpArgs, "-b", "-", "console@127.0.0.1"], `get sftp.bin ${down3}\nget scp.bin ${down4}\n`);
+    const down6 = join(work, "down6.bin");
+    const kept = await runClient("sftp", [...sftpArgs, "-b", "-", "console@127.0.0.1"], `get sftp.bin ${down3}\nget scp.bin ${down4}\nget scp-sftp.bin ${down6}\n`);
     if (kept.code !== 0) throw new Error(`sftp after restart: exit ${kept.code}\n${kept.stderr}`);
-    if (!readFileSync(down3).equals(data1) || !readFileSync(down4).equals(data2)) throw new Error("after the restart the files differ");
-    say(`restart: host key ${fingerprint1} kept (StrictHostKeyChecking=yes), both files kept byte-exact`);
-    return { ok: true, lines };
+    if (!readFileSync(down3).equals(data1) || !readFileSync(down4).equals(data2) || !readFileSync(down6).equals(data3)) throw new Error("after the restart the files differ");
+    passed.push("restart kept the host key and the files");
+    say(`restart: host key ${fingerprint1} kept (StrictHostKeyChecking=yes), the added key still logs in, the 3 files kept byte-exact`);
+    return { ok: true, lines, summary: passed.join("; "), build };
   } catch (e) {
     say(`FAIL ${(e as Error).message}`);
-    return { ok: false, lines };
+    return { ok: false, lines, summary: `${passed.length > 0 ? `${passed.join("; ")}; ` : ""}FAILED: ${(e as Error).message.split("\n")[0]}`, build };
   } finally {
     if (fw) await (fw as Firmware).stop();
     rmSync(work, { recursive: true, force: true });

@@ -8,6 +8,8 @@
  *   xs_esp32_ota_*          no OTA slot on a computer: ota_info throws, so hosts/esp32/host.ts logs
  *                           "ota: not available" and serves without `ota`, as on a board whose
  *                           partition table has no OTA slots
+ *   xs_esp32_wifi_ap_*      no access point: ap_start throws (the stand-in Wi-Fi, wifi.js, is always
+ *                           online, so the provisioner never falls back to it)
  *   essh_lin_heap_report    prints the XS machine's heap figures (the launcher calls it on SIGUSR1
  *                           or when asked on stdin; hosts/esp32/lin/check.ts reads them) */
 
@@ -61,21 +63,39 @@ void xs_esp32_restart(xsMachine *the)
 	exit(0);
 }
 
+void xs_esp32_wifi_ap_start(xsMachine *the)
+{
+	xsUnknownError("no access point on the Linux port");
+}
+
+void xs_esp32_wifi_ap_stop(xsMachine *the)
+{
+	(void)the;
+}
+
 /* One line: "xs-heap chunks=<current>/<peak>/<maximum> slots=<current>/<peak>/<maximum>
- * slot-bytes=<sizeof txSlot> stack=<peak used slots>/<total slots> keys=<used>". Slots and chunk
- * bytes as XS counts them (a slot is 32 bytes on 64-bit Linux, 16 on the ESP32). */
+ * live-chunks=<after a GC> live-slots=<after a GC> slot-bytes=<sizeof txSlot>
+ * stack=<peak used slots>/<total slots> keys=<made at run time>". current and peak as XS counted them before
+ * this call (current includes garbage not yet collected), then a full collection (the XS thread is
+ * idle in GLib's loop when the launcher calls this) for the live figures. Slots and chunk bytes as
+ * XS counts them (a slot is 32 bytes on 64-bit Linux, 16 on the ESP32). */
 void essh_lin_heap_report(void *machine)
 {
 	txMachine *the = machine;
+	long chunks = (long)the->currentChunksSize, slots = (long)the->currentHeapCount;
 	long stackTotal = (long)(the->stackTop - the->stackBottom);
 #ifdef mxInstrument
 	long stackPeak = (long)(the->stackTop - the->stackPeak);
 #else
 	long stackPeak = -1;
 #endif
-	printf("xs-heap chunks=%ld/%ld/%ld slots=%ld/%ld/%ld slot-bytes=%d stack=%ld/%ld keys=%ld\n",
-		(long)the->currentChunksSize, (long)the->peakChunksSize, (long)the->maximumChunksSize,
-		(long)the->currentHeapCount, (long)the->peakHeapCount, (long)the->maximumHeapCount,
-		(int)sizeof(txSlot), stackPeak, stackTotal, (long)the->keyIndex);
+	xsBeginHost(the);
+	xsCollectGarbage();
+	xsEndHost(the);
+	printf("xs-heap chunks=%ld/%ld/%ld slots=%ld/%ld/%ld live-chunks=%ld live-slots=%ld slot-bytes=%d stack=%ld/%ld keys=%ld\n",
+		chunks, (long)the->peakChunksSize, (long)the->maximumChunksSize,
+		slots, (long)the->peakHeapCount, (long)the->maximumHeapCount,
+		(long)the->currentChunksSize, (long)the->currentHeapCount,
+		(int)sizeof(txSlot), stackPeak, stackTotal, (long)(the->keyIndex - the->keyOffset));
 	fflush(stdout);
 }
