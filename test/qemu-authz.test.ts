@@ -29,7 +29,7 @@ import { MSG } from "../modules/ssh/messages.js";
 import { loggedIn, readUntil, startShell, tcpClient } from "./helpers/client.js";
 import { Procs, collect, waitExit } from "./helpers/procs.js";
 import { UP, skEcdsa, skEd25519, type SkKey } from "./helpers/sk.js";
-import { ensureTool, freePort, opensshOptions, run, tempDir, waitForOutput } from "./helpers/tools.js";
+import { ensureTool, keyring, freePort, opensshOptions, run, tempDir, waitForOutput } from "./helpers/tools.js";
 
 const TARGET = "console@127.0.0.1";
 const EXEC_MS = 30_000;
@@ -65,21 +65,13 @@ describe("who may do what in the QEMU firmware: run-time keys, options, certific
   const procs = new Procs();
   const dir = tmp.path;
   const home = join(dir, "home");
-  const keys: Record<string, string> = {};
   let port = 0;
   let qemu: (Boot & { uartPath?: string }) | null = null;
   let agentPid = 0;
   let agentSock = "";
   const logs: string[] = [];
 
-  const keygen = (name: string) => {
-    const file = join(dir, name);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file], { timeout: 30_000 });
-    keys[name] = file;
-    return file;
-  };
-  const pub = (name: string) => readFileSync(keys[name] + ".pub", "utf8").trim();
-  const fingerprint = (file: string) => execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1];
+  const { keys, keygen, pub, fingerprint } = keyring(dir);
   const ssh = (name: string, args: string[], input?: string) => run("ssh", ["-p", String(port), ...opensshOptions(keys[name], 20), TARGET, ...args], { input, timeoutMs: EXEC_MS });
   /** `name` first, then the admin key, on one connection (see the header). */
   const sshThenAdmin = (name: string, args: string[], user = "console") =>

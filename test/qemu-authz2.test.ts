@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { buildSshFirmware } from "../hosts/qemu/build.js";
 import { bootSshServer, type Boot } from "../hosts/qemu/run.js";
 import { GUEST_IP, guestNet, type GuestNet } from "./helpers/netns.js";
-import { ensureTool, opensshOptions, run, tempDir } from "./helpers/tools.js";
+import { ensureTool, keyring, opensshOptions, run, tempDir } from "./helpers/tools.js";
 
 const A = "10.0.2.3";
 const B = "10.0.2.4";
@@ -33,19 +33,11 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 describe("who may do what in the QEMU firmware: two client sources (a tap in a network namespace), no wall clock", () => {
   const tmp = tempDir("essh-qemu-authz2-");
   const dir = tmp.path;
-  const keys: Record<string, string> = {};
   let net: GuestNet | null = null;
   let qemu: Boot | null = null;
   let output = "";
 
-  const keygen = (name: string) => {
-    const file = join(dir, name);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file], { timeout: 30_000 });
-    keys[name] = file;
-    return file;
-  };
-  const pub = (name: string) => readFileSync(keys[name] + ".pub", "utf8").trim();
-  const fingerprint = (file: string) => execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1];
+  const { keys, keygen, pub, fingerprint } = keyring(dir);
   /** ssh from `source` with the keys `names` (tried in that order on one connection). */
   const ssh = (source: string, names: string[], args: string[]) => {
     const ids = names.slice(1).flatMap((n) => ["-i", keys[n]]);

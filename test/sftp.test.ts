@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SFTPWrapper } from "ssh2";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startTestServer, xferArgs, type TestServer } from "./helpers/server.js";
 import { ensureTool, run, tempDir } from "./helpers/tools.js";
 import { Procs, pollUntil, sha256, waitExit } from "./helpers/procs.js";
 import { connect, type Client } from "./helpers/ssh2.js";
@@ -31,16 +31,6 @@ ensureTool("scp", "openssh-client");
 ensureTool("sftp", "openssh-client");
 ensureTool("psftp", "putty-tools");
 ensureTool("puttygen", "putty-tools");
-
-/** OpenSSH options for scp and sftp (-P for the port; -p means something else to them). */
-function xferArgs(ts: TestServer): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < ts.sshArgs.length; i++) {
-    if (ts.sshArgs[i] === "-p") out.push("-P", ts.sshArgs[++i]);
-    else out.push(ts.sshArgs[i]);
-  }
-  return out;
-}
 
 function tempsIn(dir: string): string[] {
   const found: string[] = [];

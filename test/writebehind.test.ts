@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startTestServer, xferArgs, type TestServer } from "./helpers/server.js";
 import { ensureTool, run, tempDir } from "./helpers/tools.js";
 import { sha256 } from "./helpers/procs.js";
 import { DirectoryFlashStore } from "../hosts/node/flash.js";
@@ -45,15 +45,6 @@ function umount(dir: string): void {
 
 function temps(dir: string): string[] {
   return readdirSync(dir).filter((n) => n.startsWith(TEMP_PREFIX));
-}
-
-function xferArgs(ts: TestServer): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < ts.sshArgs.length; i++) {
-    if (ts.sshArgs[i] === "-p") out.push("-P", ts.sshArgs[++i]);
-    else out.push(ts.sshArgs[i]);
-  }
-  return out;
 }
 
 describe("flash store write-behind: handles", () => {

@@ -66,3 +66,13 @@ export async function startTestServer(options: Partial<NodeServerOptions> & { pa
 export function publicKeyLine(keyFile: string): string {
   return readFileSync(keyFile + ".pub", "utf8").trim();
 }
+
+/** A test server's OpenSSH options as scp and sftp take them (-P for the port; -p means something else to them). */
+export function xferArgs(ts: TestServer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ts.sshArgs.length; i++) {
+    if (ts.sshArgs[i] === "-p") out.push("-P", ts.sshArgs[++i]);
+    else out.push(ts.sshArgs[i]);
+  }
+  return out;
+}

@@ -2,7 +2,7 @@
 // bounded timeouts.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,4 +134,18 @@ export function opensshOptions(key: string, connectTimeoutS = 10): string[] {
     "-o", "LogLevel=ERROR",
     "-F", "/dev/null",
   ];
+}
+
+/** ed25519 keys made with ssh-keygen in `dir` at test time, by name: the private key's path, its public line, its SHA256 fingerprint. */
+export function keyring(dir: string) {
+  const keys: Record<string, string> = {};
+  const keygen = (name: string): string => {
+    const file = join(dir, name);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file], { timeout: 30_000 });
+    keys[name] = file;
+    return file;
+  };
+  const pub = (name: string): string => readFileSync(keys[name] + ".pub", "utf8").trim();
+  const fingerprint = (file: string): string => execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1];
+  return { keys, keygen, pub, fingerprint };
 }
