@@ -9,6 +9,8 @@
 //    xsid, xsl, mcrez) are built when missing (`make` in build/makefiles/lin; glib comes with Debian's
 //    libgtk-3-dev, installed with apt-get when missing) and put on PATH after node_modules/.bin, whose
 //    tsc must be TypeScript >= 6 (mcconfig writes target/lib es2025; 5.x rejects it: TS6046).
+//    libcrux's ML-KEM header, which the manifest lists from build/mlkem/, is fetched when missing
+//    (hosts/qemu/mlkem.ts, as check:esp32 does).
 // 2. One step per target (STEPS below). An ESP32 step runs the README's mcconfig line as a release
 //    build, `mcconfig -m -p esp32[/<chip>] [manifest] ssid=... password=...`, with -o into a build
 //    folder of its own (build/moddable/<step>/, so runs never collide with another build in the same
@@ -37,6 +39,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mlkemInclude } from "../qemu/mlkem.js";
 import { checkLin } from "./lin/check.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -374,6 +377,9 @@ async function main(): Promise<number> {
   console.log(`check:moddable: MODDABLE=${moddable}, SDK ${await sdkVersion(moddable, env)}`);
   console.log(`ok   SDK tools: ${await ensureTools(moddable, env)}`);
   console.log(`ok   tsc on PATH: ${await checkTsc(env)}`);
+  // The manifest lists build/mlkem/libcrux_mlkem768_sha3.h (fetched, never committed): mcconfig
+  // stops at once ("directory not found") in a checkout where check:esp32 never ran.
+  console.log(`ok   ML-KEM header: ${(await mlkemInclude()).slice(root.length + 1)}/ (hosts/qemu/mlkem.ts)`);
   const expected = expectedWarnings();
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !STEPS.some((s) => s.name === w));
