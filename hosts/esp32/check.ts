@@ -4,7 +4,9 @@
 // 1. TypeScript: tsconfig.esp32.json type-checks hosts/esp32 (from the entry hosts/esp32/main.ts)
 //    and modules/ with the settings mcconfig writes (target and lib ES2025, module preserve; needs
 //    TypeScript >= 6, which package.json pins: 5.9 rejects es2025 with TS6046), no DOM, no node
-//    types, against hosts/esp32/types, our declarations of the Moddable SDK 8.2.3 modules.
+//    types, against hosts/esp32/types, our declarations of the Moddable SDK 8.2.3 modules. It
+//    fails when the installed TypeScript, package.json's range or tsconfig.esp32.json's target,
+//    lib or module differ from what mcconfig needs and writes.
 // 2. Manifests: manifest.json, manifest_littlefs.json and hosts/esp32/manifest_app.json parse; every
 //    module and data path they list exists; every host module is listed; nothing node-only (noble,
 //    hosts/node) is; every native("...") the host binds is a function the listed C files declare.
@@ -69,9 +71,36 @@ async function step(name: string, fn: Step): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** What mcconfig (SDK 8.2.3, tools/mcmanifest.js TSConfigFile) writes into tsconfig-base.json for the
+ * tsc it runs on each module; tsconfig.esp32.json must say the same, or this check type-checks with
+ * settings the real build does not use. */
+const MCCONFIG_TS_OPTIONS = { target: "es2025", lib: ["es2025"], module: "preserve" } as const;
+/** TypeScript's first major version that accepts target/lib es2025 (5.9 fails with TS6046). */
+const MIN_TYPESCRIPT_MAJOR = 6;
+
+/** package.json's typescript range and tsconfig.esp32.json's settings, against mcconfig's: an npm
+ * install from a range below 6, or a tsconfig.esp32.json back at ES2022, would pass here and fail
+ * (or type-check other code than) the real build. */
+function typescriptSettings(): void {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies?: Record<string, string> };
+  const range = pkg.devDependencies?.typescript;
+  const major = /^[\^~>=v\s]*(\d+)/.exec(range ?? "");
+  if (!major || Number(major[1]) < MIN_TYPESCRIPT_MAJOR || /[<|]/.test(range!)) {
+    throw new Error(`package.json devDependencies.typescript is ${JSON.stringify(range)}: it must install TypeScript >= ${MIN_TYPESCRIPT_MAJOR} (mcconfig writes target/lib es2025; 5.x rejects it: TS6046)`);
+  }
+  const cfg = JSON.parse(readFileSync(join(root, "tsconfig.esp32.json"), "utf8")) as { compilerOptions?: Record<string, unknown> };
+  const o = cfg.compilerOptions ?? {};
+  const low = (v: unknown) => JSON.stringify(v).toLowerCase();
+  const wrong = Object.entries(MCCONFIG_TS_OPTIONS).filter(([k, v]) => low(o[k]) !== low(v));
+  if (wrong.length > 0) {
+    throw new Error(`tsconfig.esp32.json: ${wrong.map(([k, v]) => `${k} is ${JSON.stringify(o[k])}, mcconfig's is ${JSON.stringify(v)}`).join("; ")} (SDK 8.2.3 tools/mcmanifest.js)`);
+  }
+}
+
 async function typecheck(): Promise<string> {
   // mcconfig runs the tsc on PATH with target/lib "es2025"; TypeScript 5.x rejects that (TS6046).
-  if (Number(ts.version.split(".")[0]) < 6) throw new Error(`TypeScript ${ts.version}: mcconfig's target/lib es2025 needs TypeScript >= 6`);
+  if (Number(ts.version.split(".")[0]) < MIN_TYPESCRIPT_MAJOR) throw new Error(`TypeScript ${ts.version}: mcconfig's target/lib es2025 needs TypeScript >= ${MIN_TYPESCRIPT_MAJOR}`);
+  typescriptSettings();
   const tsc = join(root, "node_modules/typescript/bin/tsc");
   await run(process.execPath, [tsc, "-p", join(root, "tsconfig.esp32.json")], { cwd: root, maxBuffer: 16 << 20 });
   return `tsconfig.esp32.json (TypeScript ${ts.version}, target/lib ES2025, module preserve: mcconfig's settings; hosts/esp32/types)`;

@@ -113,8 +113,9 @@ async function buildLauncher(moddable: string): Promise<void> {
   await cc(["-O2", "-Wall", "-Wextra", "-Werror", "-DmxLinux=1", "-I", join(moddable, "build/simulators/modules"), source, "-o", launcherPath, ...glib, "-ldl"], "launcher.c");
 }
 
-/** mcconfig's build folder (mc.xs.c, mc.resources.c) under moddableOut: tmp/<platform>/<instrument>/<NAME>. */
-export const linTmpDir = join(moddableOut, "tmp", "lin", "instrument", APP_NAME);
+/** mcconfig's build folder (mc.xs.c, mc.resources.c) under moddableOut, beside bin/'s:
+ * tmp/lin/mc/instrument/<NAME> (SDK 8.2.3's -p lin: platform lin, subplatform mc). */
+export const linTmpDir = join(moddableOut, "tmp", "lin", "mc", "instrument", APP_NAME);
 
 export interface LinBuild {
   launcher: string;
