@@ -14,6 +14,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { opensshOptions } from "../test/helpers/tools.js";
 import { PEERS, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
 
@@ -27,7 +28,7 @@ const INNER = argv.includes("--inner");
 const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "Ciphers=chacha20-poly1305@openssh.com"];
 /** Rounds per row: every row visits the five servers in turn (A B C D E, A B C D E, ...), so that
  * whatever else loads this shared machine falls on all of them alike; ratios are taken per round. */
-const ROUNDS = 5;
+const ROUNDS = 7;
 /** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
 const CONFIG = QUICK
   ? { rounds: ROUNDS, latencyPerSample: 3, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
@@ -41,6 +42,19 @@ const LIMIT_BYTES = 32768;
 const PORTS = { ours: 2201, openssh: 2202, dropbear: 2203, tinysshd: 2204, ssh2: 2205 } as const;
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 const CLK_TCK = 100;
+
+/** CPU pinning on a machine with two or more cores: every server (and the children it forks, such as
+ * sshd's per-connection process) on SERVER_CPU, every client and this driver on CLIENT_CPU, so a
+ * server never shares its core with the client feeding it. Unpinned, the scheduler put them on one
+ * core in some rounds and on two in others (ssh2 pipe upload: 607 and 301 MB/s in two idle runs). The
+ * cipher limit runs on SERVER_CPU: it is the single-core figure of the server's core. */
+const PIN = availableParallelism() >= 2;
+const SERVER_CPU = "0";
+const CLIENT_CPU = "1";
+/** cmd/args run on one CPU (taskset execs the command: the pid is the command's). */
+function pinned(cpu: string, cmd: string, args: string[]): [string, string[]] {
+  return PIN ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args];
+}
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -213,7 +227,8 @@ interface Run {
 }
 
 /** Runs a command with a hard timeout; stdin from a file (path) or closed. */
-function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number } = {}): Promise<Run> {
+function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number; cpu?: string } = {}): Promise<Run> {
+  [cmd, args] = pinned(opts.cpu ?? CLIENT_CPU, cmd, args);
   return new Promise((resolve, reject) => {
     const fd = opts.stdinFile ? openSync(opts.stdinFile, "r") : null;
     const t0 = performance.now();
@@ -341,7 +356,7 @@ async function inner(): Promise<void> {
   const logTo = (name: string) => openSync(join(logsDir, `${name}.log`), "w");
   const spawnLogged = (name: string, cmd: string, args: string[]) => {
     const fd = logTo(name);
-    const c = track(spawn(cmd, args, { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    const c = track(spawn(...pinned(SERVER_CPU, cmd, args), { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
     closeSync(fd);
     return c;
   };
@@ -693,7 +708,7 @@ async function inner(): Promise<void> {
       // -N: no session; LocalCommand prints "ready" once the connection is authenticated.
       const args = [...sshArgs(t), "-N", "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=echo ready"];
       for (let i = 0; i < CONFIG.idleSessions; i++) {
-        const c = track(spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] }));
+        const c = track(spawn(...pinned(CLIENT_CPU, "ssh", args), { stdio: ["pipe", "pipe", "pipe"] }));
         idle.push(c);
         await new Promise<void>((resolve, reject) => {
           let out = "";
@@ -805,7 +820,7 @@ function gitCommit(): string | null {
 /** Single-core throughput of the cipher itself on this machine, MB/s: OpenSSL's own loop over
  * 32 KiB buffers (the size of an SSH data packet), for LIMIT_SECONDS. */
 async function cipherLimit(cipher: LimitCipher): Promise<number> {
-  const x = await run("openssl", ["speed", "-mr", "-seconds", String(LIMIT_SECONDS), "-bytes", String(LIMIT_BYTES), "-evp", cipher], { timeoutMs: 30000 });
+  const x = await run("openssl", ["speed", "-mr", "-seconds", String(LIMIT_SECONDS), "-bytes", String(LIMIT_BYTES), "-evp", cipher], { timeoutMs: 30000, cpu: SERVER_CPU });
   const m = /^\+F:\d+:[^:]+:([\d.]+)/m.exec(x.stdout);
   if (x.code !== 0 || !m) throw new Error(`openssl speed ${cipher}: exit ${x.code}, ${x.stderr.slice(0, 200)}`);
   return Number(m[1]) / 1e6;
@@ -813,6 +828,7 @@ async function cipherLimit(cipher: LimitCipher): Promise<number> {
 
 
 if (INNER) {
+  if (PIN) spawnSync("taskset", ["-pc", CLIENT_CPU, String(process.pid)], { stdio: "ignore", timeout: 5000 });
   const kill = () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   };
