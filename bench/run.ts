@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { opensshOptions } from "../test/helpers/tools.js";
-import { PEERS, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
+import { PEERS, compareRuns, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = dirname(BENCH_DIR);
@@ -41,6 +41,12 @@ const LIMIT_BYTES = 32768;
 const PORTS = { ours: 2201, openssh: 2202, dropbear: 2203, tinysshd: 2204, ssh2: 2205 } as const;
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 const CLK_TCK = 100;
+/** Cores: every server (and so each per-connection child it forks: sshd's, tcpserver's tinysshd)
+ * runs on SERVER_CORE, every client command and this driver on CLIENT_CORE, so a server and its
+ * client never take turns on one core and the scheduler cannot move them between runs. */
+const SERVER_CORE = "0";
+const CLIENT_CORE = "1";
+const COMPARE = argv.includes("--compare") ? argv[argv.indexOf("--compare") + 1] : undefined;
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,6 +136,11 @@ async function outer(): Promise<void> {
     const code = await new Promise<number>((resolve) => child!.on("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
     clearTimeout(timer);
     if (code !== 0) process.exitCode = code;
+    else if (COMPARE) {
+      const prev = JSON.parse(readFileSync(COMPARE, "utf8")) as BenchResult;
+      const cur = JSON.parse(readFileSync(join(RESULTS_DIR, "latest.json"), "utf8")) as BenchResult;
+      process.stdout.write(`\n${compareRuns(prev, cur)}\n`);
+    }
   } finally {
     cleanup();
     log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -217,7 +228,7 @@ function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?
   return new Promise((resolve, reject) => {
     const fd = opts.stdinFile ? openSync(opts.stdinFile, "r") : null;
     const t0 = performance.now();
-    const c = track(spawn(cmd, args, { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
+    const c = track(spawn("taskset", ["-c", CLIENT_CORE, cmd, ...args], { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
     if (fd !== null) closeSync(fd);
     let out = "";
     let err = "";
@@ -297,6 +308,9 @@ function tcpReady(port: number): Promise<boolean> {
 // The suite ----------------------------------------------------------------------------------
 
 async function inner(): Promise<void> {
+  // This driver (all its threads) shares the client's core, off the server's; while a client runs
+  // it only waits for the child's exit.
+  spawnSync("taskset", ["-a", "-pc", CLIENT_CORE, String(process.pid)], { stdio: "ignore", timeout: 5000 });
   const work = process.env.BENCH_WORK!;
   const home = process.env.BENCH_HOME!;
   const user = process.env.BENCH_USER!;
@@ -341,7 +355,8 @@ async function inner(): Promise<void> {
   const logTo = (name: string) => openSync(join(logsDir, `${name}.log`), "w");
   const spawnLogged = (name: string, cmd: string, args: string[]) => {
     const fd = logTo(name);
-    const c = track(spawn(cmd, args, { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
+    const c = track(spawn("taskset", ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
     closeSync(fd);
     return c;
   };
@@ -463,6 +478,10 @@ async function inner(): Promise<void> {
       if (!up) throw new Error(`${t.name} did not start listening (see bench/results/logs/${t.name}.log)`);
       await echo(t); // warm-up (and proof that login works)
       await echo(t);
+      // Warm-up, discarded: one pipe upload, so that the node servers' JIT has compiled the bulk
+      // path and every server has its buffers grown before round 1 counts.
+      const w = await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
+      if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
       await settleTree(proc.pid!, 1);
       servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
     } catch (e) {
