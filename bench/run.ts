@@ -61,6 +61,8 @@ const round = (x: number | null | undefined, digits = 1) => (x === null || x ===
 // Outer: setup, run inner in the namespace, cleanup.
 
 async function outer(): Promise<void> {
+  // Read before the run: the previous results may be latest.json itself, which the run overwrites.
+  const prev = COMPARE ? (JSON.parse(readFileSync(COMPARE, "utf8")) as BenchResult) : null;
   if (process.getuid?.() !== 0) throw new Error("the bench needs root (network namespace, peer servers, a throwaway user)");
   const started = Date.now();
   ensurePackages();
@@ -136,8 +138,7 @@ async function outer(): Promise<void> {
     const code = await new Promise<number>((resolve) => child!.on("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
     clearTimeout(timer);
     if (code !== 0) process.exitCode = code;
-    else if (COMPARE) {
-      const prev = JSON.parse(readFileSync(COMPARE, "utf8")) as BenchResult;
+    else if (prev) {
       const cur = JSON.parse(readFileSync(join(RESULTS_DIR, "latest.json"), "utf8")) as BenchResult;
       process.stdout.write(`\n${compareRuns(prev, cur)}\n`);
     }
