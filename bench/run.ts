@@ -46,6 +46,12 @@ const CLK_TCK = 100;
  * client never take turns on one core and the scheduler cannot move them between runs. */
 const SERVER_CORE = "0";
 const CLIENT_CORE = "1";
+/** --aa: an A/A check of the method: every one of the five slots runs the same server (the ssh2 one,
+ * its own process on that slot's port), so every ratio should be 1.00 and its spread is the noise
+ * floor. --unpinned: the method before pinning and warm-up (no taskset, no warm-up upload), to
+ * compare noise floors in the same period. */
+const AA = argv.includes("--aa");
+const UNPINNED = argv.includes("--unpinned");
 const COMPARE = argv.includes("--compare") ? argv[argv.indexOf("--compare") + 1] : undefined;
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -126,7 +132,7 @@ async function outer(): Promise<void> {
     log(`namespace ${ns}: ${inNs("ip", "route", "show", "table", "local").toString().trim().replace(/\n/g, "; ")}`);
 
     const limitMs = QUICK ? 6 * 60_000 : 30 * 60_000;
-    child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : [])], {
+    child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : []), ...(AA ? ["--aa"] : []), ...(UNPINNED ? ["--unpinned"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
       env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid) },
@@ -139,7 +145,7 @@ async function outer(): Promise<void> {
     clearTimeout(timer);
     if (code !== 0) process.exitCode = code;
     else if (prev) {
-      const cur = JSON.parse(readFileSync(join(RESULTS_DIR, "latest.json"), "utf8")) as BenchResult;
+      const cur = JSON.parse(readFileSync(join(RESULTS_DIR, "last-run.json"), "utf8")) as BenchResult;
       process.stdout.write(`\n${compareRuns(prev, cur)}\n`);
     }
   } finally {
@@ -229,7 +235,7 @@ function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?
   return new Promise((resolve, reject) => {
     const fd = opts.stdinFile ? openSync(opts.stdinFile, "r") : null;
     const t0 = performance.now();
-    const c = track(spawn("taskset", ["-c", CLIENT_CORE, cmd, ...args], { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
+    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", CLIENT_CORE, cmd, ...args], { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
     if (fd !== null) closeSync(fd);
     let out = "";
     let err = "";
@@ -311,7 +317,7 @@ function tcpReady(port: number): Promise<boolean> {
 async function inner(): Promise<void> {
   // This driver (all its threads) shares the client's core, off the server's; while a client runs
   // it only waits for the child's exit.
-  spawnSync("taskset", ["-a", "-pc", CLIENT_CORE, String(process.pid)], { stdio: "ignore", timeout: 5000 });
+  if (!UNPINNED) spawnSync("taskset", ["-a", "-pc", CLIENT_CORE, String(process.pid)], { stdio: "ignore", timeout: 5000 });
   const work = process.env.BENCH_WORK!;
   const home = process.env.BENCH_HOME!;
   const user = process.env.BENCH_USER!;
@@ -357,7 +363,7 @@ async function inner(): Promise<void> {
   const spawnLogged = (name: string, cmd: string, args: string[]) => {
     const fd = logTo(name);
     // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
-    const c = track(spawn("taskset", ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
     closeSync(fd);
     return c;
   };
@@ -446,6 +452,11 @@ async function inner(): Promise<void> {
       start: () => spawnLogged("ssh2", nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
     },
   ];
+  if (AA) {
+    const a = targets.find((t) => t.name === "ssh2")!;
+    for (const [k, t] of targets.entries())
+      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: () => spawnLogged(t.name, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
+  }
 
   const common = [...opensshOptions(key), ...SUITE];
   const sshArgs = (t: Target) => [...common, "-p", String(t.port), `${t.user}@127.0.0.1`];
@@ -481,7 +492,7 @@ async function inner(): Promise<void> {
       await echo(t);
       // Warm-up, discarded: one pipe upload, so that the node servers' JIT has compiled the bulk
       // path and every server has its buffers grown before round 1 counts.
-      const w = await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
+      const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
       if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
       await settleTree(proc.pid!, 1);
       servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
@@ -496,7 +507,7 @@ async function inner(): Promise<void> {
   const scpBase = [...common];
   const remote = (t: Target, p: string) => `${t.user}@127.0.0.1:${p}`;
   const uploaded = (t: Target) => {
-    const p = t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.uploadPath;
+    const p = AA || t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.uploadPath;
     if (!existsSync(p)) throw new Error(`${p} missing after the upload`);
     if (statSync(p).size !== fileBytes) throw new Error(`${p} has ${statSync(p).size} bytes, not ${fileBytes}`);
   };
@@ -762,7 +773,7 @@ async function inner(): Promise<void> {
   // ours/peer of each round, summarised as median (min-max); likewise ours/limit.
   const out: BenchResult = {
     bench: {
-      mode: QUICK ? "quick" : "full",
+      mode: (QUICK ? "quick" : "full") + (AA ? " A/A (ssh2 server in every slot)" : "") + (UNPINNED ? " unpinned, no warm-up" : ""),
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
@@ -806,8 +817,10 @@ async function inner(): Promise<void> {
   for (const [k, v] of Object.entries(timing)) out.bench.seconds[k] = round(v / 1000, 1)!;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(out, null, 2) + "\n";
-  writeFileSync(join(RESULTS_DIR, "latest.json"), json);
-  writeFileSync(join(RESULTS_DIR, `${QUICK ? "quick" : "full"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), json);
+  // latest.json (the README's figures) only from a real run; last-run.json from every run (--compare reads it).
+  if (!AA && !UNPINNED) writeFileSync(join(RESULTS_DIR, "latest.json"), json);
+  writeFileSync(join(RESULTS_DIR, "last-run.json"), json);
+  writeFileSync(join(RESULTS_DIR, `${QUICK ? "quick" : "full"}${AA ? "-aa" : ""}${UNPINNED ? "-unpinned" : ""}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), json);
   process.stdout.write(report(out) + "\n");
   process.stdout.write(`\nwrote bench/results/latest.json (${((Date.now() - t0) / 1000).toFixed(1)} s inside the namespace: ${Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")})\n`);
 
