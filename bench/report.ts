@@ -102,3 +102,37 @@ export function report(r: BenchResult): string {
   }
   return lines.join("\n");
 }
+
+/** Two runs agree when every ratio's median differs by at most this much (% of the first). */
+export const AGREE_PCT = 10;
+
+/** Both runs' ratio medians side by side (ours/peer and ours/limit of every row), each marked when it
+ * differs by more than AGREE_PCT, and a last line "agreement with previous run: N ratios differ by >10%". */
+export function compareRuns(a: BenchResult, b: BenchResult): string {
+  const lines = [
+    `Run A (previous): ${a.bench.date} (${a.bench.mode}, commit ${a.bench.commit}); run B: ${b.bench.date} (${b.bench.mode}, commit ${b.bench.commit})`,
+    "",
+    "| row | ratio | A median (min-max) | B median (min-max) | B vs A |",
+    "|---|---|--:|--:|--:|",
+  ];
+  let worst = 0;
+  let disagree = 0;
+  let compared = 0;
+  const fmt = (r: Ratio) => `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})`;
+  const line = (row: string, what: string, x: Ratio | null | undefined, y: Ratio | null | undefined) => {
+    if (!x || !y) return void lines.push(`| ${row} | ${what} | ${x ? fmt(x) : "n/a"} | ${y ? fmt(y) : "n/a"} | n/a |`);
+    const d = ((y.median - x.median) / x.median) * 100;
+    compared++;
+    worst = Math.max(worst, Math.abs(d));
+    if (Math.abs(d) > AGREE_PCT) disagree++;
+    lines.push(`| ${row} | ${what} | ${fmt(x)} | ${fmt(y)} | ${d >= 0 ? "+" : ""}${d.toFixed(1)}%${Math.abs(d) > AGREE_PCT ? " DISAGREE" : ""} |`);
+  };
+  for (const [id, ra] of Object.entries(a.rows)) {
+    const rb = b.rows[id];
+    if (!rb) continue;
+    for (const p of PEERS) if (p !== "ours") line(id, `ours/${p}`, ra.ratio[p], rb.ratio[p]);
+    if (ra.ratio_limit !== undefined) line(id, "ours/limit", ra.ratio_limit, rb.ratio_limit);
+  }
+  lines.push("", `agreement with previous run: ${disagree} ratios differ by >${AGREE_PCT}% (of ${compared} compared; largest difference ${worst.toFixed(1)}%)`);
+  return lines.join("\n");
+}

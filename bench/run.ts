@@ -14,9 +14,8 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
-import { availableParallelism } from "node:os";
 import { opensshOptions } from "../test/helpers/tools.js";
-import { PEERS, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
+import { PEERS, compareRuns, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = dirname(BENCH_DIR);
@@ -42,19 +41,18 @@ const LIMIT_BYTES = 32768;
 const PORTS = { ours: 2201, openssh: 2202, dropbear: 2203, tinysshd: 2204, ssh2: 2205 } as const;
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 const CLK_TCK = 100;
-
-/** CPU pinning on a machine with two or more cores: every server (and the children it forks, such as
- * sshd's per-connection process) on SERVER_CPU, every client and this driver on CLIENT_CPU, so a
- * server never shares its core with the client feeding it. Unpinned, the scheduler put them on one
- * core in some rounds and on two in others (ssh2 pipe upload: 607 and 301 MB/s in two idle runs). The
- * cipher limit runs on SERVER_CPU: it is the single-core figure of the server's core. */
-const PIN = availableParallelism() >= 2;
-const SERVER_CPU = "0";
-const CLIENT_CPU = "1";
-/** cmd/args run on one CPU (taskset execs the command: the pid is the command's). */
-function pinned(cpu: string, cmd: string, args: string[]): [string, string[]] {
-  return PIN ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args];
-}
+/** Cores: every server (and so each per-connection child it forks: sshd's, tcpserver's tinysshd)
+ * runs on SERVER_CORE, every client command and this driver on CLIENT_CORE, so a server and its
+ * client never take turns on one core and the scheduler cannot move them between runs. */
+const SERVER_CORE = "0";
+const CLIENT_CORE = "1";
+/** --aa: an A/A check of the method: every one of the five slots runs the same server (the ssh2 one,
+ * its own process on that slot's port), so every ratio should be 1.00 and its spread is the noise
+ * floor. --unpinned: the method before pinning and warm-up (no taskset, no warm-up upload), to
+ * compare noise floors in the same period. */
+const AA = argv.includes("--aa");
+const UNPINNED = argv.includes("--unpinned");
+const COMPARE = argv.includes("--compare") ? argv[argv.indexOf("--compare") + 1] : undefined;
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +67,8 @@ const round = (x: number | null | undefined, digits = 1) => (x === null || x ===
 // Outer: setup, run inner in the namespace, cleanup.
 
 async function outer(): Promise<void> {
+  // Read before the run: the previous results may be latest.json itself, which the run overwrites.
+  const prev = COMPARE ? (JSON.parse(readFileSync(COMPARE, "utf8")) as BenchResult) : null;
   if (process.getuid?.() !== 0) throw new Error("the bench needs root (network namespace, peer servers, a throwaway user)");
   const started = Date.now();
   ensurePackages();
@@ -132,7 +132,7 @@ async function outer(): Promise<void> {
     log(`namespace ${ns}: ${inNs("ip", "route", "show", "table", "local").toString().trim().replace(/\n/g, "; ")}`);
 
     const limitMs = QUICK ? 6 * 60_000 : 30 * 60_000;
-    child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : [])], {
+    child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : []), ...(AA ? ["--aa"] : []), ...(UNPINNED ? ["--unpinned"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
       env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid) },
@@ -144,6 +144,10 @@ async function outer(): Promise<void> {
     const code = await new Promise<number>((resolve) => child!.on("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
     clearTimeout(timer);
     if (code !== 0) process.exitCode = code;
+    else if (prev) {
+      const cur = JSON.parse(readFileSync(join(RESULTS_DIR, "last-run.json"), "utf8")) as BenchResult;
+      process.stdout.write(`\n${compareRuns(prev, cur)}\n`);
+    }
   } finally {
     cleanup();
     log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -227,12 +231,11 @@ interface Run {
 }
 
 /** Runs a command with a hard timeout; stdin from a file (path) or closed. */
-function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number; cpu?: string } = {}): Promise<Run> {
-  [cmd, args] = pinned(opts.cpu ?? CLIENT_CPU, cmd, args);
+function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const fd = opts.stdinFile ? openSync(opts.stdinFile, "r") : null;
     const t0 = performance.now();
-    const c = track(spawn(cmd, args, { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
+    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", CLIENT_CORE, cmd, ...args], { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
     if (fd !== null) closeSync(fd);
     let out = "";
     let err = "";
@@ -312,6 +315,9 @@ function tcpReady(port: number): Promise<boolean> {
 // The suite ----------------------------------------------------------------------------------
 
 async function inner(): Promise<void> {
+  // This driver (all its threads) shares the client's core, off the server's; while a client runs
+  // it only waits for the child's exit.
+  if (!UNPINNED) spawnSync("taskset", ["-a", "-pc", CLIENT_CORE, String(process.pid)], { stdio: "ignore", timeout: 5000 });
   const work = process.env.BENCH_WORK!;
   const home = process.env.BENCH_HOME!;
   const user = process.env.BENCH_USER!;
@@ -356,7 +362,8 @@ async function inner(): Promise<void> {
   const logTo = (name: string) => openSync(join(logsDir, `${name}.log`), "w");
   const spawnLogged = (name: string, cmd: string, args: string[]) => {
     const fd = logTo(name);
-    const c = track(spawn(...pinned(SERVER_CPU, cmd, args), { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
+    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
     closeSync(fd);
     return c;
   };
@@ -445,6 +452,11 @@ async function inner(): Promise<void> {
       start: () => spawnLogged("ssh2", nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
     },
   ];
+  if (AA) {
+    const a = targets.find((t) => t.name === "ssh2")!;
+    for (const [k, t] of targets.entries())
+      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: () => spawnLogged(t.name, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
+  }
 
   const common = [...opensshOptions(key), ...SUITE];
   const sshArgs = (t: Target) => [...common, "-p", String(t.port), `${t.user}@127.0.0.1`];
@@ -478,6 +490,10 @@ async function inner(): Promise<void> {
       if (!up) throw new Error(`${t.name} did not start listening (see bench/results/logs/${t.name}.log)`);
       await echo(t); // warm-up (and proof that login works)
       await echo(t);
+      // Warm-up, discarded: one pipe upload, so that the node servers' JIT has compiled the bulk
+      // path and every server has its buffers grown before round 1 counts.
+      const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
+      if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
       await settleTree(proc.pid!, 1);
       servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
     } catch (e) {
@@ -491,7 +507,7 @@ async function inner(): Promise<void> {
   const scpBase = [...common];
   const remote = (t: Target, p: string) => `${t.user}@127.0.0.1:${p}`;
   const uploaded = (t: Target) => {
-    const p = t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.uploadPath;
+    const p = AA || t.name === "ssh2" ? join(ssh2Root, t.uploadPath) : t.name === "ours" ? join(oursData, "flash", t.uploadPath) : t.uploadPath;
     if (!existsSync(p)) throw new Error(`${p} missing after the upload`);
     if (statSync(p).size !== fileBytes) throw new Error(`${p} has ${statSync(p).size} bytes, not ${fileBytes}`);
   };
@@ -708,7 +724,7 @@ async function inner(): Promise<void> {
       // -N: no session; LocalCommand prints "ready" once the connection is authenticated.
       const args = [...sshArgs(t), "-N", "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=echo ready"];
       for (let i = 0; i < CONFIG.idleSessions; i++) {
-        const c = track(spawn(...pinned(CLIENT_CPU, "ssh", args), { stdio: ["pipe", "pipe", "pipe"] }));
+        const c = track(spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] }));
         idle.push(c);
         await new Promise<void>((resolve, reject) => {
           let out = "";
@@ -757,7 +773,7 @@ async function inner(): Promise<void> {
   // ours/peer of each round, summarised as median (min-max); likewise ours/limit.
   const out: BenchResult = {
     bench: {
-      mode: QUICK ? "quick" : "full",
+      mode: (QUICK ? "quick" : "full") + (AA ? " A/A (ssh2 server in every slot)" : "") + (UNPINNED ? " unpinned, no warm-up" : ""),
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
@@ -801,10 +817,12 @@ async function inner(): Promise<void> {
   for (const [k, v] of Object.entries(timing)) out.bench.seconds[k] = round(v / 1000, 1)!;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(out, null, 2) + "\n";
-  writeFileSync(join(RESULTS_DIR, "latest.json"), json);
-  writeFileSync(join(RESULTS_DIR, `${QUICK ? "quick" : "full"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), json);
+  // latest.json (the README's figures) only from a real run; last-run.json from every run (--compare reads it).
+  if (!AA && !UNPINNED) writeFileSync(join(RESULTS_DIR, "latest.json"), json);
+  writeFileSync(join(RESULTS_DIR, "last-run.json"), json);
+  writeFileSync(join(RESULTS_DIR, `${QUICK ? "quick" : "full"}${AA ? "-aa" : ""}${UNPINNED ? "-unpinned" : ""}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), json);
   process.stdout.write(report(out) + "\n");
-  process.stdout.write(`\nwrote bench/results/latest.json (${((Date.now() - t0) / 1000).toFixed(1)} s inside the namespace: ${Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")})\n`);
+  process.stdout.write(`\nwrote bench/results/${AA || UNPINNED ? "" : "latest.json, "}last-run.json (${((Date.now() - t0) / 1000).toFixed(1)} s inside the namespace: ${Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")})\n`);
 
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
 }
@@ -820,7 +838,7 @@ function gitCommit(): string | null {
 /** Single-core throughput of the cipher itself on this machine, MB/s: OpenSSL's own loop over
  * 32 KiB buffers (the size of an SSH data packet), for LIMIT_SECONDS. */
 async function cipherLimit(cipher: LimitCipher): Promise<number> {
-  const x = await run("openssl", ["speed", "-mr", "-seconds", String(LIMIT_SECONDS), "-bytes", String(LIMIT_BYTES), "-evp", cipher], { timeoutMs: 30000, cpu: SERVER_CPU });
+  const x = await run("openssl", ["speed", "-mr", "-seconds", String(LIMIT_SECONDS), "-bytes", String(LIMIT_BYTES), "-evp", cipher], { timeoutMs: 30000 });
   const m = /^\+F:\d+:[^:]+:([\d.]+)/m.exec(x.stdout);
   if (x.code !== 0 || !m) throw new Error(`openssl speed ${cipher}: exit ${x.code}, ${x.stderr.slice(0, 200)}`);
   return Number(m[1]) / 1e6;
@@ -828,7 +846,6 @@ async function cipherLimit(cipher: LimitCipher): Promise<number> {
 
 
 if (INNER) {
-  if (PIN) spawnSync("taskset", ["-pc", CLIENT_CPU, String(process.pid)], { stdio: "ignore", timeout: 5000 });
   const kill = () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   };
