@@ -299,7 +299,9 @@ export function base64Encode(b: Uint8Array, pad = true): string {
 
 /** Decodes standard base64, ignoring whitespace; returns null on any other invalid character. */
 export function base64Decode(s: string): Uint8Array | null {
-  const out: number[] = [];
+  // At most 6 bits per character, written straight into bytes (no number[]: a slot per byte in XS).
+  const out = new Uint8Array((s.length * 6) >>> 3);
+  let o = 0;
   let acc = 0, bits = 0;
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
@@ -311,10 +313,10 @@ export function base64Decode(s: string): Uint8Array | null {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push((acc >> bits) & 0xff);
+      out[o++] = (acc >> bits) & 0xff;
     }
   }
-  return Uint8Array.from(out);
+  return o === out.length ? out : out.slice(0, o);
 }
 
 export function hexEncode(b: Uint8Array): string {
