@@ -89,3 +89,13 @@ test("device command lines split like a shell", () => {
   assert.deepEqual(splitArgs(`echo ""`), ["echo", ""]);
   assert.equal(splitArgs(`echo "open`), null);
 });
+
+test("utf8Encode gives TextEncoder's bytes (lone surrogates as U+FFFD) in a buffer of the exact length", () => {
+  const cases = ["", "abc", "é", "€", "😀", "a\ud800b", "\udc00", "x\ud83d", "é€😀 \ud800\ud800\udc00", "ssh-ed25519 AAAA k\n".repeat(500)];
+  for (const s of cases) {
+    const got = utf8Encode(s);
+    const want = new TextEncoder().encode(s);
+    assert.deepEqual(Buffer.from(got), Buffer.from(want), JSON.stringify(s.slice(0, 20)));
+    assert.equal(got.buffer.byteLength, want.length);
+  }
+});

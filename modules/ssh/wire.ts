@@ -187,11 +187,28 @@ export function asciiDecode(b: Uint8Array): string {
   return s;
 }
 
-/** UTF-8 encoder (ES2022 has no TextEncoder; XS hosts may lack it). Lone surrogates become U+FFFD. */
+/** UTF-8 encoder (ES2022 has no TextEncoder; XS hosts may lack it). Lone surrogates become U+FFFD.
+ * Two passes straight into a Uint8Array of the exact length: an intermediate number[] costs a
+ * 16-byte XS slot per byte and grows in one chunk (a 7 KB keys file asked a board for 57 KiB). */
 export function utf8Encode(s: string): Uint8Array {
-  const out: number[] = [];
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3; // BMP, or a lone surrogate (U+FFFD)
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[o++] = c;
+      continue;
+    }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
       const d = s.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) {
@@ -200,12 +217,21 @@ export function utf8Encode(s: string): Uint8Array {
       }
     }
     if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 63);
+    } else if (c < 0x10000) {
+      out[o++] = 0xe0 | (c >> 12);
+      out[o++] = 0x80 | ((c >> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
+    } else {
+      out[o++] = 0xf0 | (c >> 18);
+      out[o++] = 0x80 | ((c >> 12) & 63);
+      out[o++] = 0x80 | ((c >> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
+    }
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 /** UTF-8 decoder; malformed sequences become U+FFFD rather than throwing. */
@@ -273,7 +299,9 @@ export function base64Encode(b: Uint8Array, pad = true): string {
 
 /** Decodes standard base64, ignoring whitespace; returns null on any other invalid character. */
 export function base64Decode(s: string): Uint8Array | null {
-  const out: number[] = [];
+  // At most 6 bits per character, written straight into bytes (no number[]: a slot per byte in XS).
+  const out = new Uint8Array((s.length * 6) >>> 3);
+  let o = 0;
   let acc = 0, bits = 0;
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
@@ -285,10 +313,10 @@ export function base64Decode(s: string): Uint8Array | null {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push((acc >> bits) & 0xff);
+      out[o++] = (acc >> bits) & 0xff;
     }
   }
-  return Uint8Array.from(out);
+  return o === out.length ? out : out.slice(0, o);
 }
 
 export function hexEncode(b: Uint8Array): string {
