@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseTerminalModes } from "../modules/ssh/session.js";
 import { parseVersion } from "../modules/ssh/version.js";
-import { SshReader, SshWriter, WireError, base64Decode, base64Encode, hexEncode, utf8Decode, utf8Encode } from "../modules/ssh/wire.js";
+import { SshReader, SshWriter, WireError, base64Decode, base64Encode, hexEncode, isBase64Text, utf8Decode, utf8Encode } from "../modules/ssh/wire.js";
 import { splitArgs } from "../modules/console/commands.js";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
@@ -97,5 +97,15 @@ test("utf8Encode gives TextEncoder's bytes (lone surrogates as U+FFFD) in a buff
     const want = new TextEncoder().encode(s);
     assert.deepEqual(Buffer.from(got), Buffer.from(want), JSON.stringify(s.slice(0, 20)));
     assert.equal(got.buffer.byteLength, want.length);
+  }
+});
+
+test("isBase64Text: the standard alphabet, padding only where asked and only at the end (what the RegExps it replaced accepted)", () => {
+  const padded = (s: string) => /^[A-Za-z0-9+/]+={0,2}$/.test(s);
+  const bare = (s: string) => /^[A-Za-z0-9+/]+$/.test(s);
+  const cases = ["", "=", "==", "A", "AAAA", "AA==", "AAA=", "A===", "AA=A", "A-B_", "ab+/09", "AAAA\n", " AAAA", "Zz9+/==", "é", "A".repeat(600)];
+  for (const s of cases) {
+    assert.equal(isBase64Text(s, true), padded(s), `padded ${JSON.stringify(s.slice(0, 12))}`);
+    assert.equal(isBase64Text(s, false), bare(s), `bare ${JSON.stringify(s.slice(0, 12))}`);
   }
 });

@@ -16,6 +16,7 @@ import {
   base64Decode,
   base64Encode,
   bytesEqual,
+  isBase64Text,
 } from "./wire.js";
 
 export const ED25519_KEY_TYPE = "ssh-ed25519";
@@ -306,10 +307,9 @@ function tokenEnd(s: string, i: number): number {
   return i;
 }
 
-/** Decodes a strictly formed base64 token, or null. (The pattern is a literal here, not a module
- * constant: a RegExp cannot be preloaded into flash by the Moddable build.) */
+/** Decodes a strictly formed base64 token, or null. */
 function decodeBase64Token(tok: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(tok) || tok.length % 4 === 1) return null;
+  if (!isBase64Text(tok, true) || tok.length % 4 === 1) return null;
   if (tok.indexOf("=") >= 0 && tok.length % 4 !== 0) return null;
   return base64Decode(tok);
 }

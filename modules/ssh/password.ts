@@ -5,7 +5,7 @@
 // Everything is built on CryptoProvider.sha256, so it runs on every host (noble, node, native).
 
 import type { CryptoProvider } from "../crypto/provider.js";
-import { base64Decode, base64Encode, bytesEqual, utf8Encode } from "./wire.js";
+import { base64Decode, base64Encode, bytesEqual, isBase64Text, utf8Encode } from "./wire.js";
 
 /** SHA-256 block size B (RFC 2104 section 2). */
 const SHA256_BLOCK = 64;
@@ -113,10 +113,9 @@ export function hashPassword(password: string, crypto: CryptoProvider, iteration
   return `$${SCHEME}$${iterations}$${base64Encode(salt, false)}$${base64Encode(hash, false)}`;
 }
 
-/** Unpadded base64 of min..max bytes, or null. (A literal pattern, not a module constant: a RegExp
- * cannot be preloaded into flash by the Moddable build.) */
+/** Unpadded base64 of min..max bytes, or null. */
 function decodeField(s: string, min: number, max: number): Uint8Array | null {
-  if (!/^[A-Za-z0-9+/]+$/.test(s) || s.length % 4 === 1) return null;
+  if (!isBase64Text(s, false) || s.length % 4 === 1) return null;
   const b = base64Decode(s);
   return b !== null && b.length >= min && b.length <= max ? b : null;
 }

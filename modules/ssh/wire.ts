@@ -297,6 +297,21 @@ export function base64Encode(b: Uint8Array, pad = true): string {
   return s;
 }
 
+/** True when s is base64 text: one or more characters of the standard alphabet, then (with `padded`)
+ * up to two "=". A loop, not a RegExp: XS's RegExp engine keeps a backtracking state per character
+ * of a `[...]+` (an RSA key's 544 characters fill the free XS stack, then malloc). */
+export function isBase64Text(s: string, padded: boolean): boolean {
+  let end = s.length;
+  if (padded) for (let k = 0; k < 2 && end > 0 && s.charCodeAt(end - 1) === 0x3d; k++) end--;
+  if (end === 0) return false;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /** Decodes standard base64, ignoring whitespace; returns null on any other invalid character. */
 export function base64Decode(s: string): Uint8Array | null {
   // At most 6 bits per character, written straight into bytes (no number[]: a slot per byte in XS).
