@@ -537,6 +537,41 @@ describe("per-source penalties and the audit log", () => {
     assert.equal(q.refused("192.0.2.1", PENALTY_MIN_S * 1000 + 1), false);
   });
 
+  test("PerSourcePenaltyExemptList: an exempt address or CIDR block earns no penalty and is never refused; others still are", async () => {
+    const { SourcePenalties, PENALTY_AUTHFAIL_S } = await import("../modules/ssh/penalty.js");
+    const p = new SourcePenalties(64, "10.0.0.0/8,127.0.0.2,!10.9.9.9,2001:db8::/32");
+    for (let i = 0; i < 20; i++) for (const a of ["10.1.2.3", "127.0.0.2", "192.0.2.1", "10.9.9.9", "2001:db8::1"]) p.add(a, PENALTY_AUTHFAIL_S, 0);
+    assert.equal(p.refused("10.1.2.3", 0), false);
+    assert.equal(p.pending("10.1.2.3", 0), 0);
+    assert.equal(p.refused("127.0.0.2", 0), false);
+    assert.equal(p.refused("2001:db8::1", 0), false);
+    assert.equal(p.refused("192.0.2.1", 0), true);
+    assert.equal(p.refused("10.9.9.9", 0), true, "a negated entry is not exempt");
+    assert.equal(p.size, 2);
+    assert.equal(new SourcePenalties(64).exempted("127.0.0.1"), false, "default: nothing exempt");
+    assert.throws(() => new SourcePenalties(64, "10.0.0.0/99"), /penalty exempt list/);
+  });
+
+  test("--penalty-exempt: 50 failed logins from an exempt 127.0.0.1, then a good login from it is not refused", async () => {
+    const { parseArgs } = await import("../hosts/node/cli.js");
+    const parsed = parseArgs(["--penalty-exempt", "127.0.0.1,10.0.0.0/8"]);
+    assert.equal(parsed.penaltyExempt, "127.0.0.1,10.0.0.0/8");
+    assert.throws(() => parseArgs(["--penalty-exempt", "1.2.3.4/40"]), /--penalty-exempt/);
+    const srv = await startTestServer({ limits: { penaltySources: 64 }, penaltyExempt: parsed.penaltyExempt });
+    try {
+      const stranger = keygen(srv.dir, "stranger");
+      for (let i = 0; i < 50; i++) {
+        await run("ssh", ["-p", String(srv.port), ...opensshOptions(stranger), "-b", "127.0.0.1", TARGET, "echo in"], { timeoutMs: RUN_MS });
+      }
+      assert.ok(!srv.logs.some((l) => /penalized/.test(l)), srv.logs.filter((l) => /penalized/.test(l)).slice(0, 3).join("\n"));
+      const good = await run("ssh", ["-p", String(srv.port), ...opensshOptions(srv.clientKey), "-b", "127.0.0.1", TARGET, "echo in"], { timeoutMs: RUN_MS });
+      assert.equal(good.code, 0, good.stderr);
+      assert.equal(good.stdout.toString().trim(), "in");
+    } finally {
+      await srv.close();
+    }
+  });
+
   test("50 failed logins from 127.0.0.1 do not stop a good client from 127.0.0.2; the login is audited and shown by info", async () => {
     const srv = await startTestServer({ limits: { penaltySources: 64 } });
     try {

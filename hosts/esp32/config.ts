@@ -6,6 +6,7 @@
 
 import config from "mc/config";
 import { hostnameProblem, passphraseProblem } from "../../modules/console/wifi.js";
+import { validAddressList } from "../../modules/ssh/access.js";
 
 export interface Esp32Config {
   /** Wi-Fi network (mcconfig ssid=/password=; manifest_net's setup/network connects before main). */
@@ -28,6 +29,9 @@ export interface Esp32Config {
   fs: "spiffs" | "littlefs";
   /** Where the `file` module mounts the store (config.file.root: "/mod/" SPIFFS, "/" LittleFS). */
   fileRoot: string;
+  /** Sources never penalized for failed logins (penalty_exempt=10.0.0.0/8,192.168.1.5; sshd's
+   * PerSourcePenaltyExemptList). Default "" (none), as OpenSSH. */
+  penaltyExempt: string;
 }
 
 /** Defaults when the manifest says nothing: an ESP32 DevKitC's UART2 on its usual pins. */
@@ -57,6 +61,8 @@ export function readConfig(): Esp32Config {
   const apProblem = apPassword ? passphraseProblem(apPassword) : null;
   if (apProblem || apPassword.length === 64) throw new Error(`config ap_password: ${apProblem ?? "want 8 to 63 characters"}`);
   const fallback = integer("wifi_fallback_s", -1, 5, 86_400);
+  const penaltyExempt = text("penalty_exempt", "").trim();
+  if (penaltyExempt !== "" && !validAddressList(penaltyExempt, true)) throw new Error(`config penalty_exempt=${penaltyExempt}: want addresses, patterns or CIDR blocks, comma-separated`);
   const sntpServers = text("sntp_servers", DEFAULTS.sntpServers).split(",").map((h) => h.trim()).filter((h) => h !== "");
   return {
     ssid: text("ssid", ""),
@@ -78,5 +84,6 @@ export function readConfig(): Esp32Config {
           },
     fs,
     fileRoot: config.file.root,
+    penaltyExempt,
   };
 }

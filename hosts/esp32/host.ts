@@ -111,6 +111,7 @@ export function startEsp32(): Esp32Host | null {
     wallClock: () => network.clock.wallClock(),
     clockSource: () => network.clock.source,
     limits: ESP32_LIMITS,
+    penaltyExempt: config.penaltyExempt,
     store,
     transferLength: BOARD_TRANSFER_LENGTH,
     uarts,

@@ -2,6 +2,7 @@
 
 import { parseBaud } from "../../modules/console/uart.js";
 import { hostKeyKindByName } from "../../modules/ssh/hostkeys.js";
+import { validAddressList } from "../../modules/ssh/access.js";
 import { DEFAULT_LISTEN, parseListen, startNodeServer, type NodeServerOptions } from "./server.js";
 
 const USAGE = `usage: npm start -- [options]
@@ -19,6 +20,8 @@ const USAGE = `usage: npm start -- [options]
   --flash-write-behind      uploads written to disk by a worker thread (off by default: slower
                             on tmpfs, see README Performance)
   --max-connections N       connections at once (default 16)
+  --penalty-exempt LIST     sources never penalized for failed logins, e.g. 10.0.0.0/8,127.0.0.2
+                            (as sshd's PerSourcePenaltyExemptList; default none)
   --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
   --host-keys LIST          host key types to use, e.g. ecdsa,rsa (default ed25519,ecdsa,rsa: all
                             the provider can sign with; a client that knows Ed25519 gets Ed25519)
@@ -65,6 +68,12 @@ export function parseArgs(argv: string[]): NodeServerOptions {
         const v = Number(value());
         if (!Number.isInteger(v) || v < 1 || v > MAX_CONNECTIONS) throw new Error(`--max-connections takes 1 to ${MAX_CONNECTIONS}`);
         o.limits = { ...o.limits, maxConnections: v, maxUnauthenticated: Math.min(v, 8) };
+        break;
+      }
+      case "--penalty-exempt": {
+        const v = value();
+        if (!validAddressList(v, true)) throw new Error(`--penalty-exempt takes addresses, patterns or CIDR blocks, comma-separated, not "${v}"`);
+        o.penaltyExempt = v;
         break;
       }
       case "--scrollback": {

@@ -46,6 +46,8 @@ export interface NodeServerOptions {
   /** Host key kinds to use (default every kind the provider can sign with: Ed25519, ECDSA, RSA). */
   hostKeyTypes?: ("ssh-ed25519" | "ecdsa-sha2-nistp256" | "ssh-rsa")[];
   limits?: Partial<ServerLimits>;
+  /** Sources exempt from per-source penalties (--penalty-exempt; sshd's PerSourcePenaltyExemptList). */
+  penaltyExempt?: string;
   /** Wall clock for certificates and expiry-time= (default Date.now; tests: an unset clock). */
   wallClock?: () => number | null;
   banner?: string;
@@ -144,6 +146,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
     wallClock: options.wallClock ?? (() => Date.now()),
     clockSource: () => "system",
     limits: options.limits,
+    penaltyExempt: options.penaltyExempt,
     store,
     transferLength: options.transferLength,
     uarts,

@@ -33,6 +33,8 @@ export interface DeviceOptions {
   /** Where the wall clock comes from, for `info`: "sntp", "rtc", "system"; null while it is not set. */
   clockSource?(): string | null;
   limits?: Partial<ServerLimits>;
+  /** Sources exempt from per-source penalties (ServerConfig.penaltyExempt); default none. */
+  penaltyExempt?: string;
   store: FlashStore;
   /** Largest piece of file per transfer request (Files' transferLength; boards: BOARD_TRANSFER_LENGTH). */
   transferLength?: number;
@@ -89,6 +91,7 @@ export function createDevice(o: DeviceOptions): Device {
     now: o.now,
     wallClock: o.wallClock,
     limits: o.limits,
+    penaltyExempt: o.penaltyExempt,
     apps,
     onLogin: ota ? () => ota.loggedIn() : undefined,
     onTick: ota ? () => ota.tick() : undefined,

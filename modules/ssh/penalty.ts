@@ -2,7 +2,11 @@
 // its source address a penalty (seconds, added up, capped); once the pending penalty reaches the
 // threshold, new connections from that source are refused at accept until it has run down. Other
 // sources are not affected. The table is bounded: when it is full, expired entries go first, then
-// the entry that would expire soonest.
+// the entry that would expire soonest. Sources matching the exempt list (sshd's
+// PerSourcePenaltyExemptList: addresses, wildcards and CIDR blocks, comma-separated, "!" negates,
+// matched as from= is) earn no penalty and are never refused. Default: none.
+
+import { matchAddressList, validAddressList } from "./access.js";
 
 /** Penalty for a connection that tried to authenticate and failed (sshd: authfail:5s). */
 export const PENALTY_AUTHFAIL_S = 5;
@@ -28,7 +32,15 @@ export class SourcePenalties {
   /** key -> penalty expiry, in ms of the server's clock. Made per server, never at module load. */
   private readonly table = new Map<string, number>();
 
-  constructor(readonly maxSources = MAX_PENALTY_SOURCES) {}
+  /** `exempt`: a pattern list as from= takes ("" for none); throws on an unusable one. */
+  constructor(readonly maxSources = MAX_PENALTY_SOURCES, readonly exempt = "") {
+    if (exempt !== "" && !validAddressList(exempt, true)) throw new Error(`penalty exempt list: "${exempt}" is not a list of addresses, patterns or CIDR blocks`);
+  }
+
+  /** True when the address is on the exempt list. */
+  exempted(address: string): boolean {
+    return this.exempt !== "" && matchAddressList(address, this.exempt, true);
+  }
 
   get size(): number {
     return this.table.size;
@@ -42,12 +54,13 @@ export class SourcePenalties {
 
   /** True when new connections from this address are refused now. */
   refused(address: string, now: number): boolean {
+    if (this.exempted(address)) return false;
     return this.pending(address, now) >= PENALTY_MIN_S;
   }
 
   /** Adds `seconds` of penalty to the address's source. */
   add(address: string, seconds: number, now: number): void {
-    if (this.maxSources <= 0) return;
+    if (this.maxSources <= 0 || this.exempted(address)) return;
     const key = penaltyKey(address);
     const current = this.table.get(key);
     const base = current !== undefined && current > now ? current : now;

@@ -100,6 +100,9 @@ export interface ServerConfig {
   /** Shown by `info`: the host kind ("node", "qemu", "esp32") and its name. */
   hostName: string;
   limits?: Partial<ServerLimits>;
+  /** Sources exempt from per-source penalties (sshd's PerSourcePenaltyExemptList): addresses,
+   * wildcards, CIDR blocks, comma-separated, as from= takes. Default "" (none), as OpenSSH. */
+  penaltyExempt?: string;
   /** A user logged in (an image on OTA trial is kept then). */
   onLogin?(user: string): void;
   /** Called from tick(), about once a second. */
@@ -151,7 +154,7 @@ export class SshServer implements ServerContext {
     this.limits.maxChannelPacket = Math.max(1024, Math.min(this.limits.maxChannelPacket, MAX_CHANNEL_PACKET));
     this.auth = config.auth;
     this.apps = config.apps;
-    this.penalties = new SourcePenalties(this.limits.penaltySources);
+    this.penalties = new SourcePenalties(this.limits.penaltySources, config.penaltyExempt ?? "");
     const startedAt = config.now();
     this.info = {
       version: SOFTWARE_VERSION,
