@@ -13,6 +13,7 @@
 //
 //   npm run bench:firmware            -> a table, and bench/results/firmware.json
 //   npm run bench:firmware -- --ssh-only   the SSH image's rows alone
+//   npm run bench:firmware -- --flash-only --flash-split   the flash image alone, its store split printed
 
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -49,8 +50,11 @@ async function flashFigures(): Promise<{ rawMBs: number; storeMBs: number; rawIn
     const data = tempDir("essh-bench-flash-");
     try {
       const r = await runFirmware({ elf: built.elf, data: data.path, stdio: "pipe", icount, timeoutMs: STEP_MS });
-      const raw = r.output.match(/^bench raw (\d+) (\d+) (\d+)$/m), store = r.output.match(/^bench store (\d+) ([\d.]+)$/m);
-      if (r.code !== 0 || !raw || !store) throw new Error(`the flash bench image failed (exit ${r.code}):\n${r.output}\n${r.stderr}`);
+      const raw = r.output.match(/^bench raw (\d+) (\d+) (\d+)$/m);
+      const line = (name: string) => r.output.match(new RegExp(`^bench ${name} (\\d+) ([\\d.]+) ([\\d.]+)$`, "m"));
+      const store = line("store"), nul = line("store-null");
+      if (process.argv.includes("--flash-split")) console.log(`${icount ? "icount" : "wall"}:\n${r.output.split("\n").filter((l) => l.startsWith("bench ")).join("\n")}`);
+      if (r.code !== 0 || !raw || !store || !nul) throw new Error(`the flash bench image failed (exit ${r.code}):\n${r.output}\n${r.stderr}`);
       return { bytes: Number(raw[1]), rawNs: Number(raw[2]), rawInstr: Number(raw[3]), storeMs: Number(store[2]) };
     } finally {
       data.cleanup();
@@ -190,6 +194,10 @@ async function cryptoFigures(): Promise<{ chachaPerMiB: number; gcmPerMiB: numbe
 
 const only = process.argv.includes("--ssh-only");
 const flash = only ? { rawMBs: NaN, storeMBs: NaN, rawInstrPerMiB: NaN, storeInstrPerMiB: NaN } : await flashFigures();
+if (process.argv.includes("--flash-only")) {
+  console.log(JSON.stringify(flash));
+  process.exit(0);
+}
 const ssh = await sshFigures();
 const crypto = only ? { chachaPerMiB: NaN, gcmPerMiB: NaN } : await cryptoFigures();
 const f1 = (n: number) => n.toFixed(2);
