@@ -18,6 +18,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onePublicKey } from "./ssh2-auth.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -80,11 +81,8 @@ async function serveOurs(port: number, dataDir: string): Promise<void> {
 
 async function serveSsh2(port: number, hostKey: string, pubKey: string): Promise<void> {
   const { default: ssh2 } = await import("ssh2");
-  const { Server, utils } = ssh2;
-  const parsed = utils.parseKey(readFileSync(pubKey));
-  if (parsed instanceof Error) throw parsed;
-  const allowed = Array.isArray(parsed) ? parsed[0] : parsed;
-  const blob = allowed.getPublicSSH();
+  const { Server } = ssh2;
+  const authenticate = onePublicKey(pubKey);
   const server = new Server(
     {
       hostKeys: [readFileSync(hostKey)],
@@ -97,12 +95,7 @@ async function serveSsh2(port: number, hostKey: string, pubKey: string): Promise
     },
     (client) => {
       client.on("error", () => {});
-      client.on("authentication", (ctx) => {
-        if (ctx.method !== "publickey" || ctx.key.algo !== allowed.type || !ctx.key.data.equals(blob)) return ctx.reject(["publickey"]);
-        if (!ctx.signature) return ctx.accept();
-        if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true) ctx.accept();
-        else ctx.reject(["publickey"]);
-      });
+      client.on("authentication", authenticate);
       client.on("ready", () => {
         client.on("session", (acceptSession) => {
           const session = acceptSession();

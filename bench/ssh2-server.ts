@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import ssh2 from "ssh2";
 import type { ServerChannel } from "ssh2";
+import { onePublicKey } from "./ssh2-auth.js";
 
 const { Server, utils } = ssh2;
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
@@ -18,10 +19,7 @@ if (!rootDir) {
   process.stderr.write("usage: ssh2-server.ts PORT HOSTKEY AUTHORIZED_PUBKEY ROOTDIR\n");
   process.exit(2);
 }
-const parsed = utils.parseKey(readFileSync(pubKeyFile));
-if (parsed instanceof Error) throw parsed;
-const allowed = Array.isArray(parsed) ? parsed[0] : parsed;
-const allowedBlob = allowed.getPublicSSH();
+const authenticate = onePublicKey(pubKeyFile);
 const root = resolve(rootDir);
 
 /** A path the client names, inside `root` (relative ones start at root). */
@@ -158,12 +156,7 @@ new Server(
   },
   (client) => {
     client.on("error", () => {});
-    client.on("authentication", (ctx) => {
-      if (ctx.method !== "publickey" || ctx.key.algo !== allowed.type || !ctx.key.data.equals(allowedBlob)) return ctx.reject(["publickey"]);
-      if (!ctx.signature) return ctx.accept();
-      if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true) ctx.accept();
-      else ctx.reject(["publickey"]);
-    });
+    client.on("authentication", authenticate);
     client.on("ready", () => {
       client.on("session", (acceptSession) => {
         const session = acceptSession();
