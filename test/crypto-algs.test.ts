@@ -1,7 +1,8 @@
 // The optional primitives (modules/crypto/provider.ts) against published vectors (test/vectors-algs.ts:
 // FIPS 180-4, RFC 4231, SP 800-38A, RFC 6979, Wycheproof ECDH/ECDSA/RSA/ML-KEM-768, SSH-layout GCM)
-// through the noble provider (the reference that also runs under XS) and the node provider, each for
-// the features it lists; then the two providers against each other on random inputs.
+// through the noble provider (the reference that also runs under XS), the node provider and the node
+// host's native one (node+openssl), each for the features it lists; then the providers against each
+// other on random inputs.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +10,8 @@ import { randomBytes, randomFillSync, randomInt } from "node:crypto";
 import type { CryptoFeature, CryptoProvider, EcCurve } from "../modules/crypto/provider.js";
 import { createNobleProvider } from "../modules/crypto/noble.js";
 import { createNodeProvider } from "../hosts/node/crypto_node.js";
+import { createNativeProvider } from "../hosts/node/crypto_native.js";
+import { ensureTool } from "./helpers/tools.js";
 import { h, hex } from "./vectors.js";
 import {
   AES_CTR_VECTORS, AES_GCM_SSH_VECTORS, ECDH_VECTORS, ECDSA_VECTORS, EC_CURVE_ORDERS, EC_KEY_VECTORS, HMAC_VECTORS, MLKEM768_ENCAPS_VECTORS,
@@ -17,7 +20,11 @@ import {
 
 const noble = createNobleProvider((out) => randomFillSync(out));
 const node = createNodeProvider();
-const providers = [noble, node];
+// The node host's packet crypto addon must build here (a missing compiler is installed; a build
+// failure fails this file): its HMAC, AES-CTR and AES-GCM run through every vector below.
+ensureTool("cc", "gcc");
+const native = createNativeProvider();
+const providers = [noble, node, native];
 
 /** Runs `fn` for each provider that lists `feature`; a provider without it must not have the methods. */
 function withFeature(feature: CryptoFeature, title: string, fn: (p: CryptoProvider) => void): void {
@@ -188,7 +195,7 @@ describe("ML-KEM-768 encapsulation (FIPS 203, Wycheproof)", () => {
   });
 });
 
-describe("noble and node agree on random inputs", () => {
+describe("noble, node and node+openssl agree on random inputs", () => {
   it("HMAC, AES-CTR, AES-GCM, ECDH, SHA-384", () => {
     for (let i = 0; i < 40; i++) {
       const len = randomInt(0, 3000);
@@ -201,19 +208,26 @@ describe("noble and node agree on random inputs", () => {
         noble.createHmac!(hash, key).mac(seq, data, 0, len, a, 0);
         node.createHmac!(hash, key).mac(seq, data, 0, len, b, 0);
         assert.equal(hex(a), hex(b));
+        native.createHmac!(hash, key).mac(seq, data, 0, len, b, 0);
+        assert.equal(hex(a), hex(b), "node+openssl hmac");
       }
       const aesKey = randomBytes([16, 24, 32][i % 3]), iv = randomBytes(16);
-      const x = data.slice(), y = data.slice();
+      const x = data.slice(), y = data.slice(), z = data.slice();
       noble.createAesCtr!(aesKey, iv).process(x, 0, len);
       node.createAesCtr!(aesKey, iv).process(y, 0, len);
+      native.createAesCtr!(aesKey, iv).process(z, 0, len);
       assert.equal(hex(x), hex(y));
+      assert.equal(hex(x), hex(z), "node+openssl ctr");
       const gk = randomBytes(i % 2 ? 16 : 32), nonce = randomBytes(12), body = 16 * randomInt(1, 100);
       const p1 = new Uint8Array(4 + body + 16);
       p1.set(randomBytes(4 + body));
-      const p2 = p1.slice();
+      const p2 = p1.slice(), p3 = p1.slice();
       noble.createAesGcm!(gk).seal(nonce, p1, 0, body);
       node.createAesGcm!(gk).seal(nonce, p2, 0, body);
+      native.createAesGcm!(gk).seal(nonce, p3, 0, body);
       assert.equal(hex(p1), hex(p2));
+      assert.equal(hex(p1), hex(p3), "node+openssl gcm");
+      assert.ok(native.createAesGcm!(gk).open(nonce, p1, 0, body), "node+openssl opens noble's");
       assert.ok(noble.createAesGcm!(gk).open(nonce, p2, 0, body));
       const curve = (["p256", "p384", "p521"] as const)[i % 3];
       const ka = noble.ecGenerate!(curve), kb = node.ecGenerate!(curve);

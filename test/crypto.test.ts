@@ -1,6 +1,7 @@
-// Known-answer tests for every CryptoProvider primitive, run through both the noble provider
-// (modules/crypto/noble.ts, the reference that also runs under XS) and the node provider
-// (hosts/node/crypto_node.ts), plus a randomized cross-check that the two agree byte for byte.
+// Known-answer tests for every CryptoProvider primitive, run through the noble provider
+// (modules/crypto/noble.ts, the reference that also runs under XS), the node provider
+// (hosts/node/crypto_node.ts) and the node host's native one (hosts/node/crypto_native.ts, "node+openssl"),
+// plus randomized cross-checks that they agree byte for byte.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,8 +9,14 @@ import { randomFillSync, randomInt } from 'node:crypto';
 import type { CryptoProvider } from '../modules/crypto/provider.js';
 import { createNobleProvider } from '../modules/crypto/noble.js';
 import { createNodeProvider } from '../hosts/node/crypto_node.js';
+import { createNativeProvider } from '../hosts/node/crypto_native.js';
+import { ensureTool } from './helpers/tools.js';
 
-const providers: CryptoProvider[] = [createNobleProvider((out) => randomFillSync(out)), createNodeProvider()];
+// The node host's packet crypto addon (hosts/node/native/packet_crypto.c over node's OpenSSL) must
+// build here: a missing compiler is installed, and any build or load failure fails this file.
+ensureTool('cc', 'gcc');
+const native = createNativeProvider();
+const providers: CryptoProvider[] = [createNobleProvider((out) => randomFillSync(out)), createNodeProvider(), native];
 const [noble, node] = providers;
 
 import {
@@ -325,4 +332,118 @@ it('the node host whole-packet chacha20-poly1305 (libsodium) matches the chacha2
   }
   a.dispose();
   b.dispose();
+});
+
+describe('the packet crypto addon (node+openssl) against the generic chacha20() + poly1305() path', () => {
+  it('chacha20-poly1305@openssh.com: seal, decryptLength, open; tampering fails with buf unchanged', async () => {
+    const { ChaChaPolyCipher } = await import('../modules/ssh/chachapoly.js');
+    const key = randomBytes(64);
+    const a = new ChaChaPolyCipher(native, key), b = new ChaChaPolyCipher(noble, key), c = new ChaChaPolyCipher(node, key);
+    // Sequence numbers across byte boundaries and near 2^32; lengths 0 to more than three 32 KiB
+    // packets, at offset 0 and odd offsets.
+    const cases: [number, number, number][] = [
+      [0, 0, 0], [1, 1, 3], [255, 16, 0], [256, 1000, 5], [0x01020304, 32768, 3], [7, 32768 + 13, 1], [0xfffffffe, 120000, 0], [0xffffffff, 24, 2],
+    ];
+    for (const [seq, len, off] of cases) {
+      const ctx = `seq ${seq} len ${len} off ${off}`;
+      const plainText = randomBytes(off + 4 + len + 16 + 3);
+      new DataView(plainText.buffer, plainText.byteOffset).setUint32(off, len);
+      const p1 = plainText.slice(), p2 = plainText.slice(), p3 = plainText.slice();
+      a.seal(seq, p1, off, len);
+      b.seal(seq, p2, off, len);
+      c.seal(seq, p3, off, len);
+      assert.equal(hex(p1), hex(p2), `seal ${ctx} (noble)`);
+      assert.equal(hex(p1), hex(p3), `seal ${ctx} (node)`);
+      assert.equal(hex(p1.subarray(off + 4 + len + 16)), hex(plainText.subarray(off + 4 + len + 16)), `bytes after the tag untouched, ${ctx}`);
+      assert.equal(a.decryptLength(seq, p1, off), len, ctx);
+      assert.equal(b.decryptLength(seq, p1, off), len, ctx);
+      const sealed = p1.slice();
+      assert.equal(a.open(seq, p1, off, len), true, `open ${ctx}`);
+      assert.equal(hex(p1.subarray(off + 4, off + 4 + len)), hex(plainText.subarray(off + 4, off + 4 + len)), ctx);
+      assert.equal(b.open(seq, p2, off, len), true, `noble opens ${ctx}`);
+      // A wrong sequence number or one flipped bit anywhere (length, body, tag) fails and leaves buf unchanged.
+      for (const pos of [off, off + 3, off + 4, off + 4 + len - 1, off + 4 + len, off + 4 + len + 15]) {
+        const t = sealed.slice();
+        t[pos] ^= 1 << (pos % 8);
+        const before = t.slice();
+        assert.equal(a.open(seq, t, off, len), false, `tampered byte ${pos - off}, ${ctx}`);
+        assert.deepEqual(t, before, `unchanged after a bad tag, ${ctx}`);
+      }
+      const t = sealed.slice();
+      assert.equal(a.open((seq + 1) >>> 0, t, off, len), false, `wrong seq, ${ctx}`);
+      assert.deepEqual(t, sealed);
+    }
+    a.dispose();
+    b.dispose();
+    c.dispose();
+  });
+
+  it('arguments are checked: short buffers, bad offsets, disposed keys throw instead of touching memory', () => {
+    const k = native.createChaChaPoly!(randomBytes(64));
+    const buf = new Uint8Array(64);
+    assert.throws(() => k.seal(0, buf, 0, 45), RangeError);
+    assert.throws(() => k.seal(0, buf, 1, 44), RangeError);
+    k.seal(0, buf, 0, 44);
+    assert.throws(() => k.open(0, buf, -1, 10), RangeError);
+    assert.throws(() => k.open(0, buf, 0.5, 10), RangeError);
+    assert.throws(() => k.decryptLength(0, buf, 61), RangeError);
+    assert.throws(() => k.decryptLength(2 ** 32, buf, 0), RangeError);
+    assert.throws(() => k.seal(0, new Uint16Array(64) as unknown as Uint8Array, 0, 8), TypeError);
+    assert.throws(() => native.createChaChaPoly!(randomBytes(32)), RangeError);
+    k.dispose();
+    assert.throws(() => k.seal(0, buf, 0, 8), /disposed/);
+    const g = native.createAesGcm!(randomBytes(16));
+    assert.throws(() => g.seal(new Uint8Array(12), buf, 0, 45), RangeError);
+    assert.throws(() => g.seal(new Uint8Array(16), buf, 0, 16), RangeError);
+    assert.throws(() => native.createAesGcm!(randomBytes(24)), RangeError);
+    const s = native.createAesCtr!(randomBytes(16), new Uint8Array(16));
+    assert.throws(() => s.process(buf, 60, 5), RangeError);
+    const m = native.createHmac!('sha256', randomBytes(20));
+    assert.equal(m.size, 32);
+    assert.throws(() => m.mac(0, buf, 0, 10, new Uint8Array(40), 9), RangeError);
+    assert.throws(() => native.createHmac!('sha1' as 'sha256', randomBytes(20)), RangeError);
+  });
+
+  it('AES-GCM, AES-CTR and HMAC agree with node:crypto at lengths 0 to 32 KiB+, in place at odd offsets', () => {
+    for (const len of [0, 1, 15, 16, 17, 1000, 32768, 32768 + 16 * 7]) {
+      const ctx = `len ${len}`;
+      // GCM: the SSH layout allows any length here (the cipher uses multiples of 16).
+      for (const keyLen of [16, 32]) {
+        const key = randomBytes(keyLen), iv = randomBytes(12), off = len % 7;
+        const plainText = randomBytes(off + 4 + len + 16 + 2);
+        const x = plainText.slice(), y = plainText.slice();
+        native.createAesGcm!(key).seal(iv, x, off, len);
+        node.createAesGcm!(key).seal(iv, y, off, len);
+        assert.equal(hex(x), hex(y), `gcm seal ${keyLen} ${ctx}`);
+        const k = native.createAesGcm!(key);
+        const bad = x.slice();
+        bad[off + 4 + len + (len % 16)] ^= 0x80;
+        const before = bad.slice();
+        assert.equal(k.open(iv, bad, off, len), false, `gcm bad tag ${ctx}`);
+        assert.deepEqual(bad, before, `gcm buffer unchanged after a bad tag, ${ctx}`);
+        assert.equal(k.open(iv, x, off, len), true, `gcm open ${ctx}`);
+        assert.equal(hex(x.subarray(0, off + 4 + len)), hex(plainText.subarray(0, off + 4 + len)), `gcm round trip ${ctx}`);
+        k.dispose();
+      }
+      for (const keyLen of [16, 24, 32]) {
+        const key = randomBytes(keyLen), iv = randomBytes(16), data = randomBytes(len + 5);
+        const x = data.slice(), y = data.slice();
+        const a = native.createAesCtr!(key, iv), b = node.createAesCtr!(key, iv);
+        // Two calls each: the stream continues across calls and partial blocks.
+        const cut = len >> 1;
+        a.process(x, 3, cut); a.process(x, 3 + cut, len - cut);
+        b.process(y, 3, len);
+        assert.equal(hex(x), hex(y), `ctr ${keyLen} ${ctx}`);
+      }
+      for (const hash of ['sha256', 'sha512'] as const) {
+        for (const keyLen of [0, 32, 64, 129, 200]) {
+          const key = randomBytes(keyLen), data = randomBytes(len + 9), seq = randomInt(0, 2 ** 32 - 1);
+          const a = new Uint8Array(70), b = new Uint8Array(70);
+          native.createHmac!(hash, key).mac(seq, data, 9, len, a, 6);
+          node.createHmac!(hash, key).mac(seq, data, 9, len, b, 6);
+          assert.equal(hex(a), hex(b), `hmac ${hash} key ${keyLen} ${ctx}`);
+        }
+      }
+    }
+  });
 });

@@ -16,6 +16,7 @@ import { Files } from "../../modules/files/files.js";
 import { DEFAULT_CAPACITY } from "../../modules/files/store.js";
 import { SshServer, type ServerLimits } from "../../modules/ssh/server.js";
 import { createNodeProvider, loadNodeProvider } from "./crypto_node.js";
+import { tryNativeProvider } from "./crypto_native.js";
 import { DirectoryFlashStore } from "./flash.js";
 import { RuntimeKeys } from "../../modules/console/keys.js";
 import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } from "./keystore.js";
@@ -109,16 +110,19 @@ export function makeCrypto(kind: "node" | "noble" = "node"): CryptoProvider {
   return kind === "noble" ? createNobleProvider((out) => randomFillSync(out)) : createNodeProvider();
 }
 
-/** The provider the server runs with: noble, or node:crypto with libsodium's Poly1305. */
-export async function loadCrypto(kind: "node" | "noble" = "node"): Promise<CryptoProvider> {
-  return kind === "noble" ? makeCrypto("noble") : loadNodeProvider();
+/** The provider the server runs with: noble, or for "node" the packet crypto addon over node's
+ * OpenSSL ("node+openssl", crypto_native.ts) when it builds and loads, else node:crypto with
+ * libsodium's chacha20-poly1305 (`log` gets one line saying why). */
+export async function loadCrypto(kind: "node" | "noble" = "node", log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<CryptoProvider> {
+  if (kind === "noble") return makeCrypto("noble");
+  return tryNativeProvider(log) ?? loadNodeProvider();
 }
 
 export async function startNodeServer(options: NodeServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + "\n"));
   const dataDir = options.dataDir ?? ".data";
-  const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto));
+  const crypto = options.cryptoProvider ?? (await loadCrypto(options.crypto, log));
   const hostKeys = loadOrCreateHostKeys(dataDir, crypto, log, options.hostKeyTypes);
   const keysPath = options.authorizedKeys ?? join(dataDir, "authorized_keys");
   const runtimeKeys = new RuntimeKeys(crypto, "", authorizedKeysFile(keysPath), (l) => log(`${keysPath}: ${l}`));
