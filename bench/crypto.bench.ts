@@ -1,15 +1,19 @@
-// Throughput of each CryptoProvider primitive, noble vs node.
+// Throughput of each CryptoProvider primitive: noble, node (node:crypto + libsodium WebAssembly) and
+// node+openssl (the packet crypto addon over node's OpenSSL, hosts/node/crypto_native.ts).
 // Run: node --import tsx bench/crypto.bench.ts
 
 import { randomFillSync } from 'node:crypto';
 import type { CryptoProvider } from '../modules/crypto/provider.js';
 import { createNobleProvider } from '../modules/crypto/noble.js';
 import { loadNodeProvider } from '../hosts/node/crypto_node.js';
+import { tryNativeProvider } from '../hosts/node/crypto_native.js';
 import { CIPHERS } from '../modules/ssh/cipher.js';
 import { MACS } from '../modules/ssh/mac.js';
 
 // The node provider as the node host runs it (libsodium's Poly1305).
 const providers: CryptoProvider[] = [createNobleProvider((out) => randomFillSync(out)), await loadNodeProvider()];
+const native = tryNativeProvider((l) => console.log(l));
+if (native) providers.push(native);
 
 function rnd(n: number): Uint8Array {
   const b = new Uint8Array(n);

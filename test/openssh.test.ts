@@ -68,6 +68,29 @@ describe("OpenSSH ssh client", () => {
     );
   });
 
+  test("the packet crypto addon (node+openssl) carries each cipher family, 8 MiB through cat byte-exact", async () => {
+    // The default provider is the addon over node's OpenSSL (hosts/node/crypto_native.ts): it must
+    // have built and loaded here, not fallen back.
+    const info = await run("ssh", [...srv.sshArgs, TARGET, "info"], { timeoutMs: EXEC_MS });
+    assert.equal(info.code, 0, info.stderr.toString());
+    assert.match(info.stdout.toString(), /^crypto: node\+openssl$/m);
+    assert.ok(!srv.logs.some((l) => l.includes("native addon not available")), srv.logs.join("\n"));
+    const data = randomBytes(8 << 20);
+    const suites = [
+      ["chacha20-poly1305@openssh.com"],
+      ["aes128-gcm@openssh.com"],
+      ["aes256-gcm@openssh.com"],
+      ["aes128-ctr", "hmac-sha2-256-etm@openssh.com"],
+      ["aes256-ctr", "hmac-sha2-512-etm@openssh.com"],
+    ];
+    for (const [cipher, mac] of suites) {
+      const r = await run("ssh", [...srv.sshArgs, "-o", `Ciphers=${cipher}`, ...(mac ? ["-o", `MACs=${mac}`] : []), TARGET, "cat"], { input: data, timeoutMs: BULK_MS });
+      assert.equal(r.code, 0, `${cipher}: ${r.stderr.slice(-2000)}`);
+      assert.equal(r.stdout.length, data.length, cipher);
+      assert.equal(sha256(r.stdout), sha256(data), cipher);
+    }
+  });
+
   test("keepalives (ServerAliveInterval=1, CountMax=1) are answered over 3.5 s idle", async () => {
     const child = procs.spawn("ssh", [...srv.sshArgs, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=1", TARGET, "cat"]);
     const out = collect(child);
