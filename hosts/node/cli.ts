@@ -22,7 +22,9 @@ const USAGE = `usage: npm start -- [options]
   --max-connections N       connections at once (default 16)
   --penalty-exempt LIST     sources never penalized for failed logins, e.g. 10.0.0.0/8,127.0.0.2
                             (as sshd's PerSourcePenaltyExemptList; default none)
-  --crypto node|noble       crypto provider (default node: node:crypto for the hot paths)
+  --crypto node|noble       crypto provider (default node: node:crypto, and the packet ciphers in
+                            a C addon over node's OpenSSL, built on first start; without a C
+                            compiler node:crypto + libsodium WebAssembly)
   --host-keys LIST          host key types to use, e.g. ecdsa,rsa (default ed25519,ecdsa,rsa: all
                             the provider can sign with; a client that knows Ed25519 gets Ed25519)
   --banner TEXT             text shown before login
