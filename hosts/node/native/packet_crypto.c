@@ -31,6 +31,7 @@
 #include <openssl/opensslv.h>
 #include <openssl/sha.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -656,13 +657,23 @@ static napi_value hmac_dispose(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* poly1305(key32, message, out16): the standalone primitive, one shared MAC context. */
+/* poly1305(key32, message, out16): the standalone primitive, over one MAC context per node
+ * environment (the addon's instance data: each worker thread that loads the addon has its own). */
 
-static EVP_MAC_CTX *shared_poly;
+static void poly_ctx_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  EVP_MAC_CTX_free((EVP_MAC_CTX *)data);
+}
 
 static napi_value poly1305_fn(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
+  void *shared_poly = NULL;
+  if (napi_get_instance_data(env, &shared_poly) != napi_ok || shared_poly == NULL) {
+    throw_error(env, "poly1305: no MAC context");
+    return NULL;
+  }
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
     throw_range(env, "poly1305: key, message and out needed");
     return NULL;
@@ -700,20 +711,30 @@ static int define_class(napi_env env, napi_value exports, const char *name, napi
 
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
+static pthread_once_t fetched = PTHREAD_ONCE_INIT;
+
+/* Once per process (worker threads share it): the fetched algorithms are read-only afterwards. */
+static void fetch_algorithms(void) {
+  cipher_chacha20 = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+  cipher_aes_gcm[0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+  cipher_aes_gcm[1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  cipher_aes_ctr[0] = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
+  cipher_aes_ctr[1] = EVP_CIPHER_fetch(NULL, "AES-192-CTR", NULL);
+  cipher_aes_ctr[2] = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
+  mac_poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  if (cipher_chacha20 == NULL) {
-    cipher_chacha20 = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-    cipher_aes_gcm[0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-    cipher_aes_gcm[1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    cipher_aes_ctr[0] = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
-    cipher_aes_ctr[1] = EVP_CIPHER_fetch(NULL, "AES-192-CTR", NULL);
-    cipher_aes_ctr[2] = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
-    mac_poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
-    shared_poly = mac_poly1305 ? EVP_MAC_CTX_new(mac_poly1305) : NULL;
-  }
+  pthread_once(&fetched, fetch_algorithms);
   if (!cipher_chacha20 || !cipher_aes_gcm[0] || !cipher_aes_gcm[1] || !cipher_aes_ctr[0] || !cipher_aes_ctr[1]
-      || !cipher_aes_ctr[2] || !mac_poly1305 || !shared_poly) {
+      || !cipher_aes_ctr[2] || !mac_poly1305) {
     throw_error(env, "packet_crypto: node's OpenSSL lacks ChaCha20, AES-GCM, AES-CTR or POLY1305");
+    return NULL;
+  }
+  EVP_MAC_CTX *shared_poly = EVP_MAC_CTX_new(mac_poly1305);
+  if (shared_poly == NULL || napi_set_instance_data(env, shared_poly, poly_ctx_finalize, NULL) != napi_ok) {
+    EVP_MAC_CTX_free(shared_poly);
+    throw_error(env, "packet_crypto: no MAC context");
     return NULL;
   }
   const napi_property_descriptor chacha[] = {
