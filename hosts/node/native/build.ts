@@ -13,8 +13,8 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -77,11 +77,17 @@ export function buildPacketCrypto(): { path: string; built: boolean } {
     execFileSync(compiler(), args, { stdio: ["ignore", "pipe", "pipe"], timeout: COMPILE_TIMEOUT_MS });
   } catch (e) {
     rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    const why = err.code === "ENOENT" ? `no C compiler (${compiler()}) found` : `${compiler()} failed: ${String(err.stderr ?? err.message).trim()}`;
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer; status?: number | null };
+    const why = err.code === "ENOENT"
+      ? `no C compiler (${compiler()}) found`
+      : `${compiler()} failed (exit ${err.status ?? err.code ?? "?"}): ${String(err.stderr ?? err.message).trim()}`;
     throw new Error(`cannot build the packet crypto addon: ${why}`);
   }
   renameSync(tmp, path);
+  // Builds of earlier sources are never loaded again (the name carries the source's hash).
+  for (const f of readdirSync(OUT_DIR)) {
+    if (/^packet_crypto-[0-9a-f]+\.node$/.test(f) && f !== basename(path)) rmSync(join(OUT_DIR, f), { force: true });
+  }
   return { path, built: true };
 }
 
