@@ -5,10 +5,12 @@
 // and the profiles' self time is summed per function.
 //
 //   node --import tsx bench/profile.ts [--mib 512] [--rounds 2] [--servers ours,ssh2]
-//        [--ciphers chacha,gcm,ctr] [--prof DIR] [--top 25]
+//        [--ciphers chacha,gcm,ctr] [--prof DIR] [--top 25]     (servers: ours, ours-js, ssh2)
 //   node --import tsx bench/profile.ts --summary FILE.cpuprofile [--top 25]
 //
-// ours: startNodeServer with a `null` UART and the node provider, as `main.ts --uart null` runs it;
+// ours: startNodeServer with a `null` UART and the node provider, as `main.ts --uart null` runs it
+// (node+openssl: the packet crypto addon); ours-js: the same without the addon
+// (ESP_SSH_NATIVE_CRYPTO=0: node:crypto + libsodium WebAssembly), for before/after in one run;
 // `ssh host < data` goes to the console bridge. ssh2: a sink that swallows an exec channel's data
 // (`cat > /dev/null`, as bench/ssh2-server.ts does), offering the same three suites. Needs OpenSSH's
 // ssh and ssh-keygen. Not a test: prints figures, asserts nothing.
@@ -128,8 +130,9 @@ function startServer(kind: string, port: number, work: string, profDir: string |
   const nodeArgs = ["--import", "tsx"];
   // One file per thread (tsx runs its loader in a worker): the summary takes the busiest.
   if (profDir) nodeArgs.unshift("--cpu-prof", "--cpu-prof-dir", join(profDir, kind));
-  const modeArgs = kind === "ours" ? ["--serve-ours", String(port), join(work, "ours")] : ["--serve-ssh2", String(port), join(work, "host"), join(work, "client.pub")];
-  const c = spawn(process.execPath, [...nodeArgs, SELF, ...modeArgs], { stdio: ["ignore", "pipe", "inherit"] });
+  const modeArgs = kind.startsWith("ours") ? ["--serve-ours", String(port), join(work, kind)] : ["--serve-ssh2", String(port), join(work, "host"), join(work, "client.pub")];
+  const env = kind === "ours-js" ? { ...process.env, ESP_SSH_NATIVE_CRYPTO: "0" } : process.env;
+  const c = spawn(process.execPath, [...nodeArgs, SELF, ...modeArgs], { stdio: ["ignore", "pipe", "inherit"], env });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind}: not ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     let out = "";
@@ -150,7 +153,7 @@ function startServer(kind: string, port: number, work: string, profDir: string |
 function transfer(kind: string, port: number, work: string, suite: string, mib: number): Promise<void> {
   const ssh = ["ssh", "-T", "-F", "/dev/null", "-i", join(work, "client"), "-p", String(port), "-o", "StrictHostKeyChecking=no",
     "-o", `UserKnownHostsFile=/dev/null`, "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "KexAlgorithms=curve25519-sha256",
-    "-o", "HostKeyAlgorithms=ssh-ed25519", ...SUITES[suite], "console@127.0.0.1", ...(kind === "ours" ? [] : ["'cat > /dev/null'"])];
+    "-o", "HostKeyAlgorithms=ssh-ed25519", ...SUITES[suite], "console@127.0.0.1", ...(kind.startsWith("ours") ? [] : ["'cat > /dev/null'"])];
   const cmd = `head -c ${mib}M /dev/zero | ${ssh.join(" ")}`;
   return new Promise((resolve, reject) => {
     const c = spawn("sh", ["-c", cmd], { stdio: ["ignore", "ignore", "pipe"] });
@@ -180,10 +183,14 @@ async function drive(): Promise<void> {
       const r = spawnSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", join(work, name)]);
       if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
     }
-    mkdirSync(join(work, "ours"));
-    copyFileSync(join(work, "client.pub"), join(work, "ours", "authorized_keys"));
+    for (const d of ["ours", "ours-js"]) {
+      mkdirSync(join(work, d));
+      copyFileSync(join(work, "client.pub"), join(work, d, "authorized_keys"));
+    }
     if (profDir) mkdirSync(profDir, { recursive: true });
-    const ports: Record<string, number> = { ours: 22400 + (process.pid % 500) * 2, ssh2: 22401 + (process.pid % 500) * 2 };
+    const base = 22400 + (process.pid % 500) * 3;
+    const ports: Record<string, number> = { ours: base, ssh2: base + 1, "ours-js": base + 2 };
+    for (const s of servers) if (!(s in ports)) throw new Error(`unknown server ${s} (${Object.keys(ports).join(", ")})`);
     const pids: Record<string, ChildProcess> = {};
     for (const s of servers) {
       pids[s] = await startServer(s, ports[s], work, profDir);
@@ -208,11 +215,13 @@ async function drive(): Promise<void> {
       return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     };
     console.log(`server CPU s/GiB, pipe upload of ${mib} MiB from /dev/zero by OpenSSH ssh, median of ${rounds} (all rounds)`);
-    console.log(`| cipher | ${servers.join(" | ")} |${servers.includes("ours") && servers.includes("ssh2") ? " ours/ssh2 |" : ""}`);
+    // A ratio to ssh2 for each of ours and ours-js that ran, the median of the per-round ratios.
+    const mine = servers.includes("ssh2") ? servers.filter((s) => s.startsWith("ours")) : [];
+    console.log(`| cipher | ${servers.join(" | ")} |${mine.map((s) => ` ${s}/ssh2 |`).join("")}`);
     for (const suite of suites) {
       const cells = servers.map((s) => `${median(cpu[s][suite]).toFixed(2)} (${cpu[s][suite].map((x) => x.toFixed(2)).join(", ")})`);
-      const ratio = servers.includes("ours") && servers.includes("ssh2") ? ` ${(median(cpu.ours[suite]) / median(cpu.ssh2[suite])).toFixed(2)}x |` : "";
-      console.log(`| ${suite} | ${cells.join(" | ")} |${ratio}`);
+      const ratios = mine.map((s) => ` ${median(cpu[s][suite].map((x, i) => x / cpu.ssh2[suite][i])).toFixed(2)}x |`).join("");
+      console.log(`| ${suite} | ${cells.join(" | ")} |${ratios}`);
     }
     if (profDir) {
       const exits = children.map((c) => new Promise((r) => c.on("exit", r)));

@@ -449,6 +449,13 @@ typedef struct {
   EVP_CIPHER_CTX *ctx;
 } aesctr;
 
+static void aesctr_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  EVP_CIPHER_CTX_free(((aesctr *)data)->ctx);
+  free(data);
+}
+
 static napi_value aesctr_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], thisv;
@@ -475,7 +482,7 @@ static napi_value aesctr_new(napi_env env, napi_callback_info info) {
   }
   s->ctx = EVP_CIPHER_CTX_new();
   if (s->ctx == NULL || !EVP_CipherInit_ex(s->ctx, cipher_aes_ctr[keylen / 8 - 2], NULL, key, iv, 1)
-      || napi_wrap(env, thisv, s, aesgcm_finalize, NULL, NULL) != napi_ok) {
+      || napi_wrap(env, thisv, s, aesctr_finalize, NULL, NULL) != napi_ok) {
     EVP_CIPHER_CTX_free(s->ctx);
     free(s);
     throw_error(env, "aes-ctr: OpenSSL could not set up the key");
