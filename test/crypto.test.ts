@@ -447,3 +447,21 @@ describe('the packet crypto addon (node+openssl) against the generic chacha20() 
     }
   });
 });
+
+it('without a C compiler the node host falls back to node:crypto + libsodium with one log line', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const script = "const m = await import('./hosts/node/server.ts'); const p = await m.loadCrypto('node', (l) => console.log('LOG ' + l)); console.log('NAME ' + p.name);";
+  // A different compiler changes the addon's build hash, so this really tries (and fails) to build.
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CC: '/nonexistent/cc' },
+  });
+  const logs = out.split('\n').filter((l) => l.startsWith('LOG '));
+  assert.equal(logs.length, 1, out);
+  assert.match(logs[0], /packet crypto: native addon not available \(cannot build the packet crypto addon: no C compiler \(\/nonexistent\/cc\) found\); using node:crypto \+ libsodium WebAssembly/);
+  assert.match(out, /^NAME node$/m);
+  const normal = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  assert.doesNotMatch(normal, /^LOG /m);
+  assert.match(normal, /^NAME node\+openssl$/m);
+});

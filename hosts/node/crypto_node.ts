@@ -261,8 +261,8 @@ export async function loadSodiumChaChaPoly(): Promise<(key: Uint8Array) => ChaCh
   };
 }
 
-/** The node provider with libsodium's Poly1305 and whole-packet chacha20-poly1305 (the one the node
- * host uses). */
+/** The node provider with libsodium's Poly1305 and whole-packet chacha20-poly1305: what the node host
+ * runs when the packet crypto addon (crypto_native.ts, "node+openssl") cannot be built or loaded. */
 export async function loadNodeProvider(): Promise<CryptoProvider> {
   return createNodeProvider(await loadSodiumPoly1305(), await loadSodiumChaChaPoly());
 }

@@ -7,7 +7,7 @@
 // - inputs are never modified and never retained after the call returns.
 
 export interface CryptoProvider extends OptionalPrimitives {
-  /** Short name shown by `info` and in benchmarks ("noble", "node", "native"). */
+  /** Short name shown by `info` and in benchmarks ("noble", "node", "node+openssl", "native"). */
   readonly name: string;
 
   /** The optional primitives this provider has (see CryptoFeature). The primitives above are
