@@ -26,7 +26,8 @@ const COMPILE_TIMEOUT_MS = 120_000;
 
 const FLAGS = ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-fvisibility=hidden"];
 
-/** Directories that may hold node's headers (node_api.h and openssl/evp.h side by side). */
+/** Directories that may hold node's headers (node_api.h; openssl/evp.h beside it when node carries
+ * its own OpenSSL, as the official and NodeSource builds do). */
 function headerCandidates(): string[] {
   const out: string[] = [];
   const nodedir = process.env.npm_config_nodedir;
@@ -38,11 +39,21 @@ function headerCandidates(): string[] {
   return out;
 }
 
-/** node's include directory, or an Error naming where it looked. */
-export function nodeHeaders(): string {
+/** Where the system's OpenSSL headers are, for a node linked against the system's libcrypto (a
+ * distribution's nodejs built with --shared-openssl, e.g. Debian's with libnode-dev + libssl-dev). */
+const SYSTEM_INCLUDE = "/usr/include";
+
+/** The -I directories: node's (node_api.h), and node's own OpenSSL headers or else the system's
+ * when node uses the system's OpenSSL 3. Throws an Error naming where it looked. */
+export function nodeHeaders(): string[] {
   const tried = headerCandidates();
-  for (const d of tried) if (existsSync(join(d, "node_api.h")) && existsSync(join(d, "openssl", "evp.h"))) return d;
-  throw new Error(`node's headers (node_api.h, openssl/evp.h) not found in ${tried.join(", ")}`);
+  const dirs = tried.filter((d) => existsSync(join(d, "node_api.h")));
+  const own = dirs.find((d) => existsSync(join(d, "openssl", "evp.h")));
+  if (own) return [own];
+  if (dirs.length === 0) throw new Error(`node's headers (node_api.h) not found in ${tried.join(", ")}`);
+  const major = Number(process.versions.openssl.split(".")[0]);
+  if (major >= 3 && existsSync(join(SYSTEM_INCLUDE, "openssl", "evp.h"))) return [dirs[0]];
+  throw new Error(`no OpenSSL ${process.versions.openssl} headers: neither ${join(dirs[0], "openssl")} nor ${join(SYSTEM_INCLUDE, "openssl")} (libssl-dev)`);
 }
 
 function compiler(): string {
@@ -72,7 +83,7 @@ export function buildPacketCrypto(): { path: string; built: boolean } {
   const include = nodeHeaders();
   mkdirSync(OUT_DIR, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  const args = [...FLAGS, ...platformFlags(), `-I${include}`, "-o", tmp, PACKET_CRYPTO_SOURCE];
+  const args = [...FLAGS, ...platformFlags(), ...include.map((d) => `-I${d}`), "-o", tmp, PACKET_CRYPTO_SOURCE];
   try {
     execFileSync(compiler(), args, { stdio: ["ignore", "pipe", "pipe"], timeout: COMPILE_TIMEOUT_MS });
   } catch (e) {
