@@ -4,7 +4,7 @@ import { createDevice } from "../../modules/console/device.js";
 import type { OtaHost } from "../../modules/files/ota.js";
 import { randomFillSync } from "node:crypto";
 import { hostname } from "node:os";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, Socket, type Server } from "node:net";
 import { join } from "node:path";
 import { DeviceApps } from "../../modules/console/apps.js";
 import { SerialConsole } from "../../modules/console/console.js";
@@ -33,6 +33,16 @@ const CLOSE_LINGER_MS = 2000;
 const SMALL_PACKET = 512;
 /** Bytes gathered per turn at most (then flushed): bounds what escapes the socket's backpressure. */
 const GATHER_BYTES = 8192;
+/** Bytes one socket read takes at most: libuv's own default read size. Every connection reads into
+ * the one buffer of this size (READ_BUFFER), which the core copies from at once (Transport.receive);
+ * node's default gives every read a fresh 64 KiB buffer, 1 MiB of garbage per MiB uploaded, and that
+ * external memory churn drove V8 into a mark-compact GC every ~13 MiB of upload (with --trace-gc: 47
+ * mark-compacts in 5 x 128 MiB against npm ssh2's 1, whose decipher writes in place). */
+const READ_SIZE = 65536;
+const READ_BUFFER = Buffer.allocUnsafe(READ_SIZE);
+/** Sockets beyond this many times the core's connection limit are closed at once (the core refuses
+ * politely below it). */
+const SOCKETS_PER_CONNECTION_LIMIT = 2;
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
 
@@ -160,8 +170,13 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const tcp: Server = createServer((socket) => attach(ssh, socket, sockets, log));
-  tcp.maxConnections = ssh.limits.maxConnections * 2; // the core refuses politely below this
+  const tcp: Server = createServer({ pauseOnConnect: true }, (accepted) => {
+    if (sockets.size >= ssh.limits.maxConnections * SOCKETS_PER_CONNECTION_LIMIT) {
+      accepted.destroy();
+      return;
+    }
+    attach(ssh, accepted, sockets, log);
+  });
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
@@ -204,14 +219,49 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   };
 }
 
-function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: string) => void): void {
+/** The accepted socket's handle in a Socket that reads into READ_BUFFER (node's `onread` option, which
+ * net.Server does not take for the sockets it accepts), calling `receive` with a view valid during the
+ * call. The accepted Socket object is dropped without closing the handle: it was created paused
+ * (pauseOnConnect) and has read nothing. This takes node's internal `_handle` and the `handle`
+ * constructor option that net.Server itself uses; test/openssh.test.ts fails if either changes. */
+function withReadBuffer(accepted: Socket, receive: (chunk: Uint8Array) => void): Socket {
+  const shell = accepted as unknown as { _handle: unknown };
+  const handle = shell._handle;
+  shell._handle = null;
+  accepted.destroy(); // no handle: only the server's connection count and the object go
+  const options = {
+    handle,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array) => {
+        receive(buf.subarray(0, n));
+        return true;
+      },
+    },
+  };
+  return new Socket(options as ConstructorParameters<typeof Socket>[0]);
+}
+
+function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, log: (l: string) => void): void {
+  let receiving = false;
+  let conn: ServerConnection | null = null;
+  const socket = withReadBuffer(accepted, (chunk) => {
+    receiving = true;
+    try {
+      conn?.receive(chunk);
+    } finally {
+      receiving = false;
+      flush();
+    }
+  });
   sockets.add(socket);
   socket.setNoDelay(true);
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   let closing = false;
   let gathered: Buffer | null = null;
   let gatheredLength = 0;
-  let receiving = false;
   const flush = () => {
     if (gatheredLength === 0) return true;
     const n = gatheredLength;
@@ -219,7 +269,7 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
     if (socket.destroyed) return true;
     return socket.write(Buffer.from(gathered!.subarray(0, n)));
   };
-  const conn: ServerConnection | null = ssh.accept(
+  conn = ssh.accept(
     {
       write: (bytes) => {
         if (socket.destroyed || closing) return true;
@@ -246,15 +296,6 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
     },
     remote,
   );
-  socket.on("data", (chunk: Buffer) => {
-    receiving = true;
-    try {
-      conn?.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    } finally {
-      receiving = false;
-      flush();
-    }
-  });
   socket.on("drain", () => conn?.resumeOutput());
   socket.on("error", (e) => {
     if (!closing) log(`${remote}: socket error: ${e.message}`);
