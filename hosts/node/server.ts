@@ -176,12 +176,13 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   });
 
   const sockets = new Set<Socket>();
+  const trimmers = new Set<() => void>();
   const tcp: Server = createServer({ pauseOnConnect: true }, (accepted) => {
     if (sockets.size >= ssh.limits.maxConnections * SOCKETS_PER_CONNECTION_LIMIT) {
       accepted.destroy();
       return;
     }
-    attach(ssh, accepted, sockets, log);
+    attach(ssh, accepted, sockets, trimmers, log);
   });
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   await new Promise<void>((resolve, reject) => {
@@ -194,7 +195,10 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   tcp.on("error", (e) => log(`listener error: ${e.message}`));
   const address = tcp.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
-  const timer = setInterval(() => ssh.tick(), TICK_MS);
+  const timer = setInterval(() => {
+    ssh.tick();
+    for (const trim of trimmers) trim();
+  }, TICK_MS);
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
   for (const line of ssh.hostKeyLines()) announce(`host key ${line}`);
@@ -214,6 +218,9 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       clearInterval(timer);
       ssh.close();
       for (const u of uarts) u.close();
+      // The listener's close waits for no socket (withReadBuffer takes them out of its count), so
+      // the sockets' own close events are awaited; none takes longer than CLOSE_LINGER_MS.
+      const open = [...sockets].map((s) => new Promise<void>((resolve) => s.once("close", () => resolve())));
       await new Promise<void>((resolve) => {
         tcp.close(() => resolve());
         for (const s of sockets) s.end();
@@ -221,6 +228,7 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
           for (const s of sockets) s.destroy();
         }, CLOSE_LINGER_MS).unref();
       });
+      await Promise.all(open);
     },
   };
 }
@@ -250,8 +258,10 @@ function withReadBuffer(accepted: Socket, receive: (chunk: Uint8Array) => void):
   return new Socket(options as ConstructorParameters<typeof Socket>[0]);
 }
 
-function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, log: (l: string) => void): void {
+function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, trimmers: Set<() => void>, log: (l: string) => void): void {
   let batching = false;
+  /** A batch ran since the last trim (about once a second). */
+  let busy = false;
   let conn: ServerConnection | null = null;
   let closing = false;
   let gathered: Buffer | null = null;
@@ -300,6 +310,7 @@ function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, log: (l:
   /** Runs `work` (input handling, a drain) with its packets gathered, then writes them at once. */
   const batch = (work: () => void) => {
     batching = true;
+    busy = true;
     try {
       work();
     } finally {
@@ -309,6 +320,16 @@ function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, log: (l:
   };
   const socket = withReadBuffer(accepted, (chunk) => batch(() => conn?.receive(chunk)));
   sockets.add(socket);
+  // A quiet second gives back what bulk output grew (as Transport.trim does for the packet buffers).
+  const trim = () => {
+    if (!busy && gatheredLength === 0) {
+      spare = null;
+      if (gathered && gathered.length > GATHER_INITIAL) gathered = null;
+      nextSize = GATHER_INITIAL;
+    }
+    busy = false;
+  };
+  trimmers.add(trim);
   socket.setNoDelay(true);
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   conn = ssh.accept(
@@ -346,6 +367,7 @@ function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, log: (l:
   });
   socket.on("close", () => {
     sockets.delete(socket);
+    trimmers.delete(trim);
     conn?.socketClosed();
   });
 }
