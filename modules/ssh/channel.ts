@@ -16,8 +16,8 @@ export const MAX_CHANNEL_PACKET = 32768;
 export const CHANNEL_SEND_QUEUE = 64 * 1024;
 /** A consumed amount that earns a WINDOW_ADJUST at once, when smaller than half the window: a big
  * window is re-opened in steps of this, so the peer always has most of it to send into (OpenSSH's
- * sshd adjusts after 3 packets; a 2 MiB window re-opened only at half left a 1 GB/s sender idle
- * while the adjust travelled). Small windows (a board's 16 KiB) are re-opened at half as before. */
+ * sshd re-opens after 3 packets, npm ssh2 at half of 2 MiB). Small windows (a board's 16 KiB) are
+ * re-opened at half as before. */
 export const WINDOW_ADJUST_STEP = 256 * 1024;
 /** Largest window a peer can give us; window adjusts beyond it are capped (RFC 4254 5.2). */
 const MAX_WINDOW = 0xffffffff;

@@ -19,9 +19,8 @@ export const MAX_LAST_LOGINS = 8;
 export const SOFTWARE_VERSION = "0.1.0";
 
 /** Our receive window per channel on a host with memory to spare: 2 MiB, as OpenSSH's sshd and npm
- * ssh2 give. Loopback OpenSSH sends ~1 GB/s, so 1 MiB (re-opened at half) was about 0.5 ms of data in
- * flight, less than a client's wake-up after an adjust on a loaded machine. A board uses its own
- * (BOARD_LIMITS). */
+ * ssh2 give (at 1 GB/s, 1 MiB re-opened at half is half a millisecond of data in flight). It is also
+ * the most input a session holds for a slow UART. A board uses its own (BOARD_LIMITS). */
 export const DEFAULT_CHANNEL_WINDOW = 2 * 1024 * 1024;
 
 export interface ServerLimits {
