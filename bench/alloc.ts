@@ -1,6 +1,6 @@
 // Bytes allocated per MiB moved through our packet path, in-process (one provider, one direction per
 // run; run.ts starts a fresh process for each). Method (see bench/README.md):
-//   node --expose-gc --single-threaded-gc --import tsx bench/alloc.ts --crypto node|noble --mode upload|echo --mib N
+//   node --expose-gc --single-threaded-gc --import tsx bench/alloc.ts --crypto node|noble --mode upload|echo --mib N [--cipher NAME] [--split BYTES]
 // The real node host (startNodeServer, `--uart null`) is driven through SshServer.accept() with an
 // in-memory host. The scripted test client (test/helpers/client.ts) does the handshake, auth and opens
 // the session; then, before measuring, it encrypts every client packet of the transfer in advance, so
@@ -31,6 +31,11 @@ const opt = (name: string, dflt: string) => {
 const provider = opt("--crypto", "node") === "noble" ? "noble" : "node";
 const mode = opt("--mode", "upload") === "echo" ? "echo" : "upload";
 const mib = Number(opt("--mib", "16"));
+/** --cipher NAME: the suite's cipher (default: the scripted client's, chacha20-poly1305@openssh.com). */
+const cipher = opt("--cipher", "");
+/** --split N: the prepared packets handed over in N-byte pieces, as a socket delivers them (node reads
+ * 64 KiB at a time), not one packet per call; packets then straddle the pieces. 0: one per packet. */
+const split = Number(opt("--split", "0"));
 const total = mib << 20;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --expose-gc");
@@ -87,7 +92,7 @@ try {
       toServer.push(bytes);
       queueMicrotask(pump);
     }
-  });
+  }, cipher ? { ciphers: [cipher] } : {});
 
   pump();
   await client.handshake();
@@ -106,6 +111,16 @@ try {
     client.send(MSG.CHANNEL_DATA, (w) => w.uint32(ch.remote).string(chunk.subarray(0, Math.min(MAX_CHANNEL_PACKET, total - off))));
   }
   const uartBefore = uart.received;
+  if (split > 0) {
+    const all = new Uint8Array(prepared.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of prepared) {
+      all.set(p, at);
+      at += p.length;
+    }
+    prepared.length = 0;
+    for (let off = 0; off < all.length; off += split) prepared.push(all.subarray(off, Math.min(off + split, all.length)));
+  }
 
   // Measure: only the server runs.
   phase = "measure";
@@ -159,6 +174,8 @@ try {
     JSON.stringify({
       provider,
       mode,
+      cipher: cipher || "default",
+      split,
       mib,
       gcs: stats.statistics.length,
       heap_bytes_per_mib: perMiB(heap),

@@ -5,7 +5,7 @@
 // and the profiles' self time is summed per function.
 //
 //   node --import tsx bench/profile.ts [--mib 512] [--rounds 2] [--servers ours,ssh2]
-//        [--ciphers chacha,gcm,ctr] [--prof DIR] [--top 25]     (servers: ours, ours-js, ssh2)
+//        [--ciphers chacha,gcm,ctr] [--prof DIR] [--top 25] [--pin]   (servers: ours, ours-js, base, ssh2)
 //   node --import tsx bench/profile.ts --summary FILE.cpuprofile [--top 25]
 //
 // ours: startNodeServer with a `null` UART and the node provider, as `main.ts --uart null` runs it
@@ -16,10 +16,10 @@
 // ssh and ssh-keygen. Not a test: prints figures, asserts nothing.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { onePublicKey } from "./ssh2-auth.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -39,6 +39,11 @@ const SUITES: Record<string, string[]> = {
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 /** Bound on one transfer, so a stuck server cannot hang the script. */
 const TRANSFER_TIMEOUT_MS = 600_000;
+/** --pin: servers on core 0, the client (head | ssh) on core 1, as bench/run.ts pins them (taskset
+ * execs, so the server's pid stays the one whose /proc/PID/stat is read). */
+const PIN = args.includes("--pin");
+const PIN_SERVER = PIN ? ["taskset", "-c", "0"] : [];
+const PIN_CLIENT = PIN ? ["taskset", "-c", "1"] : [];
 /** Bound on a server's start-up. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -75,8 +80,10 @@ export function summarize(file: string, top: number): string {
 // ---------------------------------------------------------------------------------------------
 // Server modes (run as children of the driver).
 
-async function serveOurs(port: number, dataDir: string): Promise<void> {
-  const { startNodeServer } = await import("../hosts/node/server.js");
+async function serveOurs(port: number, dataDir: string, tree: string | null): Promise<void> {
+  // `base`: the same server from another checkout (--base DIR), to compare two commits side by side.
+  const from = tree ? pathToFileURL(join(tree, "hosts/node/server.ts")).href : "../hosts/node/server.js";
+  const { startNodeServer } = (await import(from)) as typeof import("../hosts/node/server.js");
   const s = await startNodeServer({ listen: `127.0.0.1:${port}`, dataDir, uarts: ["null"], crypto: "node", log: () => {}, announce: () => {} });
   process.stdout.write(`ready ${s.port}\n`);
 }
@@ -130,9 +137,12 @@ function startServer(kind: string, port: number, work: string, profDir: string |
   const nodeArgs = ["--import", "tsx"];
   // One file per thread (tsx runs its loader in a worker): the summary takes the busiest.
   if (profDir) nodeArgs.unshift("--cpu-prof", "--cpu-prof-dir", join(profDir, kind));
-  const modeArgs = kind.startsWith("ours") ? ["--serve-ours", String(port), join(work, kind)] : ["--serve-ssh2", String(port), join(work, "host"), join(work, "client.pub")];
+  const modeArgs = kind.startsWith("ours") || kind === "base"
+    ? ["--serve-ours", String(port), join(work, kind), ...(kind === "base" ? [opt("--base", "")] : [])]
+    : ["--serve-ssh2", String(port), join(work, "host"), join(work, "client.pub")];
   const env = kind === "ours-js" ? { ...process.env, ESP_SSH_NATIVE_CRYPTO: "0" } : process.env;
-  const c = spawn(process.execPath, [...nodeArgs, SELF, ...modeArgs], { stdio: ["ignore", "pipe", "inherit"], env });
+  const argv = [...PIN_SERVER, process.execPath, ...nodeArgs, SELF, ...modeArgs];
+  const c = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"], env });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind}: not ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     let out = "";
@@ -150,13 +160,15 @@ function startServer(kind: string, port: number, work: string, profDir: string |
   });
 }
 
-function transfer(kind: string, port: number, work: string, suite: string, mib: number): Promise<void> {
+function transfer(kind: string, port: number, work: string, suite: string, mib: number, dataFile: string | null): Promise<void> {
   const ssh = ["ssh", "-T", "-F", "/dev/null", "-i", join(work, "client"), "-p", String(port), "-o", "StrictHostKeyChecking=no",
     "-o", `UserKnownHostsFile=/dev/null`, "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "KexAlgorithms=curve25519-sha256",
-    "-o", "HostKeyAlgorithms=ssh-ed25519", ...SUITES[suite], "console@127.0.0.1", ...(kind.startsWith("ours") ? [] : ["'cat > /dev/null'"])];
-  const cmd = `head -c ${mib}M /dev/zero | ${ssh.join(" ")}`;
+    "-o", "HostKeyAlgorithms=ssh-ed25519", ...SUITES[suite], "console@127.0.0.1", ...(kind === "ssh2" ? ["'cat > /dev/null'"] : [])];
+  // --file: from a file in the work dir (`ssh host < file`, as bench/run.ts), so no `head` shares the client's core.
+  const cmd = dataFile ? `${ssh.join(" ")} < ${dataFile}` : `head -c ${mib}M /dev/zero | ${ssh.join(" ")}`;
   return new Promise((resolve, reject) => {
-    const c = spawn("sh", ["-c", cmd], { stdio: ["ignore", "ignore", "pipe"] });
+    const argv = [...PIN_CLIENT, "sh", "-c", cmd];
+    const c = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     c.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     const t = setTimeout(() => c.kill("SIGKILL"), TRANSFER_TIMEOUT_MS);
@@ -183,13 +195,18 @@ async function drive(): Promise<void> {
       const r = spawnSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", join(work, name)]);
       if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
     }
-    for (const d of ["ours", "ours-js"]) {
+    for (const d of ["ours", "ours-js", "base"]) {
       mkdirSync(join(work, d));
       copyFileSync(join(work, "client.pub"), join(work, d, "authorized_keys"));
     }
+    let dataFile: string | null = null;
+    if (args.includes("--file")) {
+      dataFile = join(work, "data.bin");
+      writeFileSync(dataFile, new Uint8Array(mib * 1048576));
+    }
     if (profDir) mkdirSync(profDir, { recursive: true });
-    const base = 22400 + (process.pid % 500) * 3;
-    const ports: Record<string, number> = { ours: base, ssh2: base + 1, "ours-js": base + 2 };
+    const first = 22400 + (process.pid % 500) * 4;
+    const ports: Record<string, number> = { ours: first, ssh2: first + 1, base: first + 2, "ours-js": first + 3 };
     for (const s of servers) if (!(s in ports)) throw new Error(`unknown server ${s} (${Object.keys(ports).join(", ")})`);
     const pids: Record<string, ChildProcess> = {};
     for (const s of servers) {
@@ -198,15 +215,21 @@ async function drive(): Promise<void> {
     }
     // cpu[server][suite] = CPU seconds per round
     const cpu: Record<string, Record<string, number[]>> = {};
+    // rate[server][suite] = MB/s per round (wall clock, connection set-up included: a lower bound)
+    const rate: Record<string, Record<string, number[]>> = {};
     for (let r = 0; r < rounds; r++) {
       for (const suite of suites) {
         for (const s of servers) {
           const [u0, s0] = cpuTimes(pids[s].pid!);
-          await transfer(s, ports[s], work, suite, mib);
+          const t0 = performance.now();
+          await transfer(s, ports[s], work, suite, mib, dataFile);
+          const wall = (performance.now() - t0) / 1000;
           const [u1, s1] = cpuTimes(pids[s].pid!);
           const perGiB = (x: number) => (x * 1024) / mib;
           ((cpu[s] ??= {})[suite] ??= []).push(perGiB(u1 - u0 + s1 - s0));
-          process.stderr.write(`round ${r + 1} ${suite} ${s}: ${perGiB(u1 - u0 + s1 - s0).toFixed(2)} CPU s/GiB (user ${perGiB(u1 - u0).toFixed(2)}, system ${perGiB(s1 - s0).toFixed(2)})\n`);
+          ((rate[s] ??= {})[suite] ??= []).push((mib * 1048576) / 1e6 / wall);
+          // Wall time includes the connection set-up (tens of ms), so busy share is a lower bound.
+          process.stderr.write(`round ${r + 1} ${suite} ${s}: ${perGiB(u1 - u0 + s1 - s0).toFixed(2)} CPU s/GiB (user ${perGiB(u1 - u0).toFixed(2)}, system ${perGiB(s1 - s0).toFixed(2)}); wall ${wall.toFixed(2)} s, ${((mib * 1048576) / 1e6 / wall).toFixed(0)} MB/s, server busy ${((100 * (u1 - u0 + s1 - s0)) / wall).toFixed(0)}% of a core\n`);
         }
       }
     }
@@ -222,6 +245,15 @@ async function drive(): Promise<void> {
       const cells = servers.map((s) => `${median(cpu[s][suite]).toFixed(2)} (${cpu[s][suite].map((x) => x.toFixed(2)).join(", ")})`);
       const ratios = mine.map((s) => ` ${median(cpu[s][suite].map((x, i) => x / cpu.ssh2[suite][i])).toFixed(2)}x |`).join("");
       console.log(`| ${suite} | ${cells.join(" | ")} |${ratios}`);
+    }
+    // Throughput: only meaningful with a quiet machine (or --pin); the ratio within a round moves least.
+    for (const suite of suites) {
+      const line = servers.map((s) => `${s} ${median(rate[s][suite]).toFixed(0)} MB/s`).join(", ");
+      const ratios = servers.filter((s) => s !== "ours" && servers.includes("ours")).map((s) => {
+        const per = rate.ours[suite].map((x, i) => x / rate[s][suite][i]);
+        return `ours/${s} ${median(per).toFixed(2)}x (${Math.min(...per).toFixed(2)}-${Math.max(...per).toFixed(2)})`;
+      });
+      console.log(`${suite} wall: ${line}${ratios.length ? "; " + ratios.join(", ") : ""}`);
     }
     if (profDir) {
       const exits = children.map((c) => new Promise((r) => c.on("exit", r)));
@@ -246,7 +278,7 @@ if (args[0] === "--summary") {
 } else if (args[0] === "--serve-ours" || args[0] === "--serve-ssh2") {
   // A profiled child must exit normally for --cpu-prof to write its file.
   process.on("SIGTERM", () => process.exit(0));
-  if (args[0] === "--serve-ours") await serveOurs(Number(args[1]), args[2]);
+  if (args[0] === "--serve-ours") await serveOurs(Number(args[1]), args[2], args[3] ?? null);
   else await serveSsh2(Number(args[1]), args[2], args[3]);
 } else {
   await drive();

@@ -8,7 +8,8 @@ import { DeviceApps } from "../modules/console/apps.js";
 import { MSG } from "../modules/ssh/messages.js";
 import { HostKeySet } from "../modules/ssh/hostkeys.js";
 import { ed25519PublicKeyBlob } from "../modules/ssh/keys.js";
-import { SshServer, type ServerLimits } from "../modules/ssh/server.js";
+import { DEFAULT_CHANNEL_WINDOW, SshServer, type ServerLimits } from "../modules/ssh/server.js";
+import { WINDOW_ADJUST_STEP } from "../modules/ssh/channel.js";
 import { SshReader } from "../modules/ssh/wire.js";
 import { ScriptedClient, crypto } from "./helpers/client.js";
 
@@ -206,4 +207,51 @@ test("a small device's limits keep packet buffers small: 4 KiB channel packets, 
   const rx = (conn.transport as unknown as { rx: Uint8Array }).rx.length;
   const tx = (conn.transport as unknown as { writer: { buf: Uint8Array } }).writer.buf.length;
   assert.ok(rx <= 8192 && tx <= 8192, `buffers ${rx} / ${tx}`);
+});
+
+test("the default 2 MiB channel window re-opens every WINDOW_ADJUST_STEP consumed, so a fast sender never runs dry", async () => {
+  const { client, seed, flushServer } = inProcess(() => 1 << 20);
+  flushServer();
+  await client.handshake();
+  await client.requestUserauth();
+  assert.equal(await client.authPublickey("console", seed), MSG.USERAUTH_SUCCESS);
+  // The client's own window is the largest there is, so `cat` never waits to echo and consumes at once.
+  const ch = await client.openSession(0xffffffff);
+  assert.equal(ch.window, DEFAULT_CHANNEL_WINDOW);
+  client.send(MSG.CHANNEL_REQUEST, (w) => w.uint32(ch.remote).text("exec").boolean(true).text("cat"));
+  await client.expect(MSG.CHANNEL_SUCCESS);
+  const queue = (client as unknown as { queue: { payload: Uint8Array }[] }).queue;
+  const packet = randomBytes(32768);
+  let window = ch.window;
+  let sent = 0;
+  let echoed = 0;
+  const adjusts: { at: number; n: number }[] = [];
+  const drain = () => {
+    flushServer(); // the in-process pump, run now rather than in a microtask
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      const r = new SshReader(p.payload, 1);
+      if (p.payload[0] === MSG.CHANNEL_WINDOW_ADJUST) {
+        r.uint32();
+        const n = r.uint32();
+        adjusts.push({ at: sent, n });
+        window += n;
+      } else if (p.payload[0] === MSG.CHANNEL_DATA) {
+        r.uint32();
+        echoed += r.string().length;
+      }
+    }
+  };
+  // 8 MiB sent as fast as the window allows, never beyond it (test/badinput.test.ts sends beyond it):
+  // the window never falls below 2 MiB - one step - one packet, and every adjust re-opens exactly
+  // what was consumed since the last.
+  while (sent < 8 * 1024 * 1024) {
+    assert.ok(window >= DEFAULT_CHANNEL_WINDOW - WINDOW_ADJUST_STEP - packet.length, `window down to ${window} after ${sent}`);
+    client.send(MSG.CHANNEL_DATA, (w) => w.uint32(ch.remote).string(packet));
+    sent += packet.length;
+    window -= packet.length;
+    drain();
+  }
+  assert.equal(echoed, sent);
+  assert.equal(adjusts.length, sent / WINDOW_ADJUST_STEP);
+  for (const [i, a] of adjusts.entries()) assert.deepEqual(a, { at: (i + 1) * WINDOW_ADJUST_STEP, n: WINDOW_ADJUST_STEP });
 });

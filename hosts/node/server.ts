@@ -4,7 +4,7 @@ import { createDevice } from "../../modules/console/device.js";
 import type { OtaHost } from "../../modules/files/ota.js";
 import { randomFillSync } from "node:crypto";
 import { hostname } from "node:os";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, Socket, type Server } from "node:net";
 import { join } from "node:path";
 import { DeviceApps } from "../../modules/console/apps.js";
 import { SerialConsole } from "../../modules/console/console.js";
@@ -24,16 +24,32 @@ import { authorizedKeysFile, loadOrCreateHostKeys, loadOrCreatePasswordHash } fr
 export const DEFAULT_LISTEN = "127.0.0.1:2222";
 /** A socket we closed gets this long to flush before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
-/** Packets up to this size (SFTP status answers, window adjusts, echoed keystrokes) made while one
- * chunk of socket input is handled are gathered and written to the socket together at its end: an
- * upload by OpenSSH's sftp or scp answers every 32 KiB WRITE with a 28-byte status, and a socket write
- * each cost the SSH thread about as much as decrypting the WRITE (a loopback write runs the receiver's
- * TCP stack in the sender's thread). Not later than the end of that chunk: a window adjust held to the
- * end of the event-loop turn (setImmediate) let the client's window run dry and slowed `scp -O`.
- * Bigger packets flush what is gathered and go out at once, so the order is kept. */
-const SMALL_PACKET = 512;
-/** Bytes gathered per turn at most (then flushed): bounds what escapes the socket's backpressure. */
-const GATHER_BYTES = 8192;
+/** Every packet made while one chunk of socket input is handled, or while a drained socket lets the
+ * channels send again, is gathered into one buffer and written with one socket write at the end of
+ * that chunk (or when GATHER_BYTES are gathered). A loopback write runs the receiver's TCP stack in
+ * the sender's thread, so one write per packet cost the SSH thread as much as the crypto: an SFTP
+ * upload answers every 32 KiB WRITE with a 28-byte status; an SFTP download sends a 32 KiB packet per
+ * READ, and OpenSSH pipelines 64 READs (socket writes were 18% of the server's samples, `node
+ * --cpu-prof`, 4 x 128 MiB downloads). Not later than the end of that chunk: a window adjust held to
+ * the end of the event-loop turn (setImmediate) let the client's window run dry and slowed `scp -O`. */
+const GATHER_BYTES = 256 * 1024;
+/** A gathered batch up to this size is copied out and its buffer kept for the next batch (status
+ * answers, window adjusts); a bigger one is handed to the socket as it is and a new buffer started,
+ * so bulk data is copied once (into the batch), not twice. */
+const GATHER_COPY_MAX = 4096;
+/** The gather buffer a connection starts with; it grows by doubling up to GATHER_BYTES while data
+ * flows and starts small again after a batch is handed over, so an idle connection holds little. */
+const GATHER_INITIAL = 8192;
+/** Bytes one socket read takes at most: libuv's own default read size. Every connection reads into
+ * the one buffer of this size (READ_BUFFER), which the core copies from at once (Transport.receive);
+ * node's default gives every read a fresh 64 KiB buffer, 1 MiB of garbage per MiB uploaded, and that
+ * external memory churn drove V8 into a mark-compact GC every ~13 MiB of upload (with --trace-gc: 47
+ * mark-compacts in 5 x 128 MiB against npm ssh2's 1, whose decipher writes in place). */
+const READ_SIZE = 65536;
+const READ_BUFFER = Buffer.allocUnsafe(READ_SIZE);
+/** Sockets beyond this many times the core's connection limit are closed at once (the core refuses
+ * politely below it). */
+const SOCKETS_PER_CONNECTION_LIMIT = 2;
 /** How often connections are checked for timeouts and rekey. */
 const TICK_MS = 1000;
 
@@ -164,8 +180,14 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   });
 
   const sockets = new Set<Socket>();
-  const tcp: Server = createServer((socket) => attach(ssh, socket, sockets, log));
-  tcp.maxConnections = ssh.limits.maxConnections * 2; // the core refuses politely below this
+  const trimmers = new Set<() => void>();
+  const tcp: Server = createServer({ pauseOnConnect: true }, (accepted) => {
+    if (sockets.size >= ssh.limits.maxConnections * SOCKETS_PER_CONNECTION_LIMIT) {
+      accepted.destroy();
+      return;
+    }
+    attach(ssh, accepted, sockets, trimmers, log);
+  });
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
@@ -177,7 +199,10 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   tcp.on("error", (e) => log(`listener error: ${e.message}`));
   const address = tcp.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
-  const timer = setInterval(() => ssh.tick(), TICK_MS);
+  const timer = setInterval(() => {
+    ssh.tick();
+    for (const trim of trimmers) trim();
+  }, TICK_MS);
   timer.unref();
   announce(`listening on ${host.includes(":") ? `[${host}]` : host}:${actualPort}`);
   for (const line of ssh.hostKeyLines()) announce(`host key ${line}`);
@@ -197,6 +222,9 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
       clearInterval(timer);
       ssh.close();
       for (const u of uarts) u.close();
+      // The listener's close waits for no socket (withReadBuffer takes them out of its count), so
+      // the sockets' own close events are awaited; none takes longer than CLOSE_LINGER_MS.
+      const open = [...sockets].map((s) => new Promise<void>((resolve) => s.once("close", () => resolve())));
       await new Promise<void>((resolve) => {
         tcp.close(() => resolve());
         for (const s of sockets) s.end();
@@ -204,41 +232,128 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
           for (const s of sockets) s.destroy();
         }, CLOSE_LINGER_MS).unref();
       });
+      await Promise.all(open);
     },
   };
 }
 
-function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: string) => void): void {
-  sockets.add(socket);
-  socket.setNoDelay(true);
-  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+/** The accepted socket's handle in a Socket that reads into READ_BUFFER (node's `onread` option, which
+ * net.Server does not take for the sockets it accepts), calling `receive` with a view valid during the
+ * call. The accepted Socket object is dropped without closing the handle: it was created paused
+ * (pauseOnConnect) and has read nothing. This takes node's internal `_handle` and the `handle`
+ * constructor option that net.Server itself uses; test/openssh.test.ts fails if either changes. */
+function withReadBuffer(accepted: Socket, receive: (chunk: Uint8Array) => void): Socket {
+  const shell = accepted as unknown as { _handle: unknown };
+  const handle = shell._handle;
+  shell._handle = null;
+  accepted.destroy(); // no handle: only the server's connection count and the object go
+  const options = {
+    handle,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array) => {
+        receive(buf.subarray(0, n));
+        return true;
+      },
+    },
+  };
+  return new Socket(options as ConstructorParameters<typeof Socket>[0]);
+}
+
+function attach(ssh: SshServer, accepted: Socket, sockets: Set<Socket>, trimmers: Set<() => void>, log: (l: string) => void): void {
+  let batching = false;
+  /** A batch ran since the last trim (about once a second). */
+  let busy = false;
+  let conn: ServerConnection | null = null;
   let closing = false;
   let gathered: Buffer | null = null;
   let gatheredLength = 0;
-  let receiving = false;
+  /** Size of the next gather buffer: that of the last batch handed over (bulk data), else small. */
+  let nextSize = GATHER_INITIAL;
+  /** A batch buffer the socket has finished writing, kept for the next big batch (bulk output then
+   * allocates nothing); let go with the first small batch. */
+  let spare: Buffer | null = null;
+  /** Writes out what is gathered; returns what socket.write said (false: wait for "drain"). */
   const flush = () => {
     if (gatheredLength === 0) return true;
     const n = gatheredLength;
     gatheredLength = 0;
-    if (socket.destroyed) return true;
-    return socket.write(Buffer.from(gathered!.subarray(0, n)));
+    const buf = gathered!;
+    if (n <= GATHER_COPY_MAX) {
+      // A small batch: copied out; a buffer grown for bulk data is let go.
+      if (buf.length > GATHER_INITIAL) gathered = null;
+      nextSize = GATHER_INITIAL;
+      spare = null;
+      return socket.destroyed || socket.write(Buffer.from(buf.subarray(0, n)));
+    }
+    gathered = null; // the socket owns it until the callback
+    nextSize = buf.length;
+    return socket.destroyed || socket.write(buf.subarray(0, n), () => {
+      if (nextSize > GATHER_INITIAL) spare = buf;
+    });
   };
-  const conn: ServerConnection | null = ssh.accept(
+  /** Room for `more` gathered bytes: a bigger buffer (what is gathered moves along), or a flush. */
+  const room = (more: number): boolean => {
+    const want = gatheredLength + more;
+    if (gathered && want <= gathered.length) return true;
+    if (want > GATHER_BYTES) return false;
+    let size = Math.max(nextSize, GATHER_INITIAL);
+    while (size < want) size *= 2;
+    size = Math.min(size, GATHER_BYTES);
+    let next: Buffer;
+    if (spare && spare.length >= size) {
+      next = spare;
+      spare = null;
+    } else next = Buffer.allocUnsafe(size);
+    if (gatheredLength > 0) next.set(gathered!.subarray(0, gatheredLength));
+    gathered = next;
+    return true;
+  };
+  /** Runs `work` (input handling, a drain) with its packets gathered, then writes them at once. */
+  const batch = (work: () => void) => {
+    batching = true;
+    busy = true;
+    try {
+      work();
+    } finally {
+      batching = false;
+      flush();
+    }
+  };
+  const socket = withReadBuffer(accepted, (chunk) => batch(() => conn?.receive(chunk)));
+  sockets.add(socket);
+  // A quiet second gives back what bulk output grew (as Transport.trim does for the packet buffers).
+  const trim = () => {
+    if (!busy && gatheredLength === 0) {
+      spare = null;
+      if (gathered && gathered.length > GATHER_INITIAL) gathered = null;
+      nextSize = GATHER_INITIAL;
+    }
+    busy = false;
+  };
+  trimmers.add(trim);
+  socket.setNoDelay(true);
+  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  conn = ssh.accept(
     {
       write: (bytes) => {
         if (socket.destroyed || closing) return true;
-        // Gathered only while the socket takes output (a socket that needs a drain gets the packet
-        // now, so that the connection sees `false` and stops): at most GATHER_BYTES escape its
-        // backpressure.
-        if (receiving && bytes.length <= SMALL_PACKET && !socket.writableNeedDrain) {
-          gathered ??= Buffer.allocUnsafe(GATHER_BYTES);
-          if (gatheredLength + bytes.length > GATHER_BYTES && !flush()) return socket.write(Buffer.from(bytes));
-          gathered.set(bytes, gatheredLength);
-          gatheredLength += bytes.length;
-          return true;
+        if (!batching) {
+          if (gatheredLength > 0) flush();
+          return socket.write(Buffer.from(bytes));
         }
-        if (gatheredLength > 0) flush();
-        return socket.write(Buffer.from(bytes));
+        // Gathered; a packet that does not fit flushes the batch first. Once the socket wants a drain
+        // the connection hears `false` and stops sending channel data, so at most GATHER_BYTES escape
+        // the socket's backpressure.
+        if (!room(bytes.length)) {
+          const ok = flush();
+          if (!room(bytes.length)) return socket.write(Buffer.from(bytes)) && ok;
+        }
+        gathered!.set(bytes, gatheredLength);
+        gatheredLength += bytes.length;
+        return !socket.writableNeedDrain;
       },
       close: () => {
         if (closing) return;
@@ -250,21 +365,13 @@ function attach(ssh: SshServer, socket: Socket, sockets: Set<Socket>, log: (l: s
     },
     remote,
   );
-  socket.on("data", (chunk: Buffer) => {
-    receiving = true;
-    try {
-      conn?.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    } finally {
-      receiving = false;
-      flush();
-    }
-  });
-  socket.on("drain", () => conn?.resumeOutput());
+  socket.on("drain", () => batch(() => conn?.resumeOutput()));
   socket.on("error", (e) => {
     if (!closing) log(`${remote}: socket error: ${e.message}`);
   });
   socket.on("close", () => {
     sockets.delete(socket);
+    trimmers.delete(trim);
     conn?.socketClosed();
   });
 }

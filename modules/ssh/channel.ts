@@ -14,6 +14,11 @@ export const MAX_CHANNEL_PACKET = 32768;
  * Writes past it are refused (the app waits for writable()), so a stalled client costs at most this
  * per stream (ServerLimits.channelSendQueue). */
 export const CHANNEL_SEND_QUEUE = 64 * 1024;
+/** A consumed amount that earns a WINDOW_ADJUST at once, when smaller than half the window: a big
+ * window is re-opened in steps of this, so the peer always has most of it to send into (OpenSSH's
+ * sshd re-opens after 3 packets, npm ssh2 at half of 2 MiB). Small windows (a board's 16 KiB) are
+ * re-opened at half as before. */
+export const WINDOW_ADJUST_STEP = 256 * 1024;
 /** Largest window a peer can give us; window adjusts beyond it are capped (RFC 4254 5.2). */
 const MAX_WINDOW = 0xffffffff;
 
@@ -55,6 +60,8 @@ export class Channel {
   private exitStatus: number | null = null;
   private exitSignal: string | null = null;
   private wasFull = false;
+  /** Consumed bytes that trigger a WINDOW_ADJUST. */
+  private readonly adjustAt: number;
 
   constructor(
     private readonly mux: ChannelSender,
@@ -68,6 +75,7 @@ export class Channel {
     sendQueue = CHANNEL_SEND_QUEUE,
   ) {
     this.localWindow = windowSize;
+    this.adjustAt = Math.min(windowSize / 2, WINDOW_ADJUST_STEP);
     this.remoteWindow = remoteWindow;
     this.maxPacket = maxPacket;
     this.remoteMaxPacket = Math.max(1, Math.min(remoteMaxPacket, maxPacket));
@@ -97,12 +105,13 @@ export class Channel {
     return taken;
   }
 
-  /** The app processed n bytes of received data: re-open our window (RFC 4254 5.2) once half of it
-   * is used, so adjusts are few and large. */
+  /** The app processed n bytes of received data: re-open our window (RFC 4254 5.2) once half of it,
+   * or WINDOW_ADJUST_STEP when that is less, is used, so adjusts are few but the peer never waits
+   * for one. */
   consume(n: number): void {
     if (this.closeSent || this.closeReceived) return;
     this.unacked += n;
-    if (this.unacked >= this.windowSize / 2 || this.localWindow < this.maxPacket) {
+    if (this.unacked >= this.adjustAt || this.localWindow < this.maxPacket) {
       this.mux.transport.begin(MSG.CHANNEL_WINDOW_ADJUST).uint32(this.remoteId).uint32(this.unacked);
       this.mux.transport.send();
       this.localWindow += this.unacked;

@@ -18,6 +18,11 @@ export const MAX_LAST_LOGINS = 8;
 
 export const SOFTWARE_VERSION = "0.1.0";
 
+/** Our receive window per channel on a host with memory to spare: 2 MiB, as OpenSSH's sshd and npm
+ * ssh2 give (at 1 GB/s, 1 MiB re-opened at half is half a millisecond of data in flight). It is also
+ * the most input a session holds for a slow UART. A board uses its own (BOARD_LIMITS). */
+export const DEFAULT_CHANNEL_WINDOW = 2 * 1024 * 1024;
+
 export interface ServerLimits {
   /** Version exchange, kex and authentication must complete within this (OpenSSH LoginGraceTime is 120 s). */
   loginTimeoutMs: number;
@@ -55,7 +60,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   rekeyBytes: 1 << 30,
   rekeyPackets: 2 ** 31,
   rekeyIntervalMs: 3600_000,
-  channelWindow: 1 << 20,
+  channelWindow: DEFAULT_CHANNEL_WINDOW,
   maxChannelPacket: MAX_CHANNEL_PACKET,
   channelSendQueue: CHANNEL_SEND_QUEUE,
   maxChannels: 8,

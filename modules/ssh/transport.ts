@@ -149,8 +149,11 @@ export class Transport {
   /** Makes room for `size` buffered bytes (never beyond RECEIVE_BUFFER_SIZE, which holds any packet
    * we accept), keeping what is buffered. */
   private grow(size: number): void {
-    const next = new Uint8Array(Math.min(Math.max(size, this.rx.length), RECEIVE_BUFFER_SIZE));
-    if (next.length <= this.rx.length) return;
+    // Sized before anything is allocated: a packet that straddles two socket reads and fits once
+    // the buffer is compacted (the next receive() pass does that) calls this for every such read.
+    const length = Math.min(Math.max(size, this.rx.length), RECEIVE_BUFFER_SIZE);
+    if (length <= this.rx.length) return;
+    const next = new Uint8Array(length);
     next.set(this.rx.subarray(this.rxStart, this.rxEnd));
     this.rxEnd -= this.rxStart;
     this.rxStart = 0;
