@@ -14,16 +14,24 @@
 //   npm run bench:firmware            -> a table, and bench/results/firmware.json
 //   npm run bench:firmware -- --ssh-only   the SSH image's rows alone
 //   npm run bench:firmware -- --flash-only --flash-split   the flash image alone, its store split printed
+//   npm run bench:firmware -- --ssh-profile   guest instructions per MiB of scp, scp -O and sftp put
+//                                             into the SSH image's store, end to end and by layer
+//                                             (bench/results/firmware-ssh-profile.json)
+//   npm run bench:firmware -- --ssh-pc        the same uploads on the plain image under a QEMU plugin
+//                                             that counts guest instructions by address: cost per MiB
+//                                             by C function (XS's garbage collector, interpreter,
+//                                             memcpy, crypto, flash, lwIP) (bench/results/firmware-ssh-pc.json)
 
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { buildFirmware, buildSshFirmware, firmwareDir, outDir, repoRoot } from "../hosts/qemu/build.js";
+import { buildFirmware, buildSshFirmware, firmwareDir, outDir, repoRoot, sshFirmware } from "../hosts/qemu/build.js";
 import { bundleForXs } from "../hosts/qemu/bundle.js";
 import { bootSshServer, runFirmware } from "../hosts/qemu/run.js";
 import { runAlgsImage } from "../test/helpers/qemu-crypto.js";
+import { debianSource } from "../hosts/qemu/sources.js";
 import { ensureTool, freePort, opensshOptions, run, tempDir } from "../test/helpers/tools.js";
 
 const ROUNDS = 3;
@@ -190,6 +198,294 @@ async function cryptoFigures(): Promise<{ chachaPerMiB: number; gcmPerMiB: numbe
     return v;
   };
   return { chachaPerMiB: get("chacha20-poly1305-1MiB"), gcmPerMiB: get("aes256-gcm-1MiB") };
+}
+
+// ---- --ssh-profile: what an upload into the SSH image's store costs, in guest instructions ----
+
+/** Ways into the store: scp (SFTP), legacy scp, interactive sftp's put. */
+const UPLOADS = ["scp", "scp -O", "sftp put"] as const;
+type UploadKind = (typeof UPLOADS)[number];
+/** The profiling image's layers (hosts/qemu/profile.ts), innermost charged. */
+const LAYERS = ["outside", "ssh", "timers", "program", "store", "crypto", "net"] as const;
+interface ProfileLine {
+  event: "accept" | "end";
+  total: number;
+  calls: Record<string, number>;
+  nested: Record<string, number>;
+  gc: [number, number];
+  [layer: string]: unknown;
+}
+/** One connection's figures: the plain image's instructions since accept; the profiling image's
+ * per-layer instructions (overhead taken out) and GC runs. */
+interface Cost { total: number; layers: Record<string, number>; gcRuns: number }
+
+/** The connections' costs in a log: the plain image's "... [N M instructions since accept" on the
+ * line that ends a connection, or, with profile lines, the last "end" line after each "accept". */
+function connectionCosts(log: string, profiled: boolean): Cost[] {
+  const lines = log.split("\n");
+  if (!profiled) {
+    const out: Cost[] = [];
+    for (const l of lines) {
+      const m = l.match(/: (?:client disconnected|connection closed)[^[]*\[([\d.]+) M instructions since accept/);
+      if (m) out.push({ total: Number(m[1]) * 1e6, layers: {}, gcRuns: 0 });
+    }
+    return out;
+  }
+  const overhead = lines.find((l) => l.startsWith("profile overhead "));
+  if (!overhead) throw new Error("the profiling image printed no overhead line");
+  const [inside, caller] = (JSON.parse(overhead.slice("profile overhead ".length)) as { fixed: [number, number] }).fixed;
+  const parsed = lines.filter((l) => l.startsWith("profile {")).map((l) => JSON.parse(l.slice("profile ".length)) as ProfileLine);
+  const out: Cost[] = [];
+  for (let i = 0; i < parsed.length; i++) {
+    if (parsed[i].event !== "accept") continue;
+    let j = i + 1, end = -1;
+    for (; j < parsed.length && parsed[j].event !== "accept"; j++) end = j;
+    if (end < 0) continue;
+    const a = parsed[i], b = parsed[end];
+    const layers: Record<string, number> = {};
+    for (const name of LAYERS) {
+      const d = (f: (p: ProfileLine) => number) => f(b) - f(a);
+      // The wrappers' own work: `inside` per call of the layer, `caller` per wrapped call it made.
+      layers[name] = d((p) => p[name] as number) - inside * d((p) => p.calls[name]) - caller * d((p) => p.nested[name]);
+    }
+    out.push({ total: b.total - a.total, layers, gcRuns: b.gc[0] - a.gc[0] });
+  }
+  return out;
+}
+
+async function sshProfile(): Promise<void> {
+  ensureTool("ssh", "openssh-client");
+  ensureTool("scp", "openssh-client");
+  ensureTool("sftp", "openssh-client");
+  await buildSshFirmware({ log: () => {} });
+  const profiling = await buildSshFirmware({ log: () => {}, profile: true });
+  const tmp = tempDir("essh-bench-fwprof-");
+  const key = join(tmp.path, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 30_000 });
+  execFileSync("cp", [`${key}.pub`, join(tmp.path, "authorized_keys")]);
+  const files = { small: join(tmp.path, "small.bin"), big: join(tmp.path, "big.bin") };
+  writeFileSync(files.small, randomBytes(SMALL));
+  writeFileSync(files.big, randomBytes(BIG));
+  const perMiB = (BIG - SMALL) / (1 << 20);
+  const results: Record<string, { plain: number; profiled: number; layers: Record<string, number>; gcRunsBig: number }> = {};
+  const upload = async (port: number, kind: UploadKind, file: string) => {
+    const opts = ["-P", String(port), ...opensshOptions(key, 30)];
+    let r;
+    if (kind === "sftp put") {
+      const batch = join(tmp.path, "batch");
+      writeFileSync(batch, `put ${file} bench.bin\n`);
+      r = await run("sftp", ["-b", batch, ...opts, TARGET], { timeoutMs: STEP_MS });
+    } else r = await run("scp", [...(kind === "scp -O" ? ["-O"] : []), ...opts, file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
+    if (r.code !== 0) throw new Error(`${kind}: ${r.stderr}`);
+  };
+  // The plain image first (it makes the host keys in this data directory), then the profiling one.
+  const costs: Record<string, Record<UploadKind, { small: Cost[]; big: Cost[] }>> = {};
+  for (const [name, elf] of [["plain", sshFirmware], ["profiled", profiling.elf]] as const) {
+    const port = await freePort();
+    const qemu = await bootSshServer({ elf, listen: `127.0.0.1:${port}`, data: tmp.path, icount: true, timeoutMs: 30 * 60_000 });
+    const ended = () => connectionCosts(qemu.output(), name === "profiled").length;
+    const per = {} as Record<UploadKind, { small: Cost[]; big: Cost[] }>;
+    try {
+      let n = ended();
+      for (const kind of UPLOADS) {
+        per[kind] = { small: [], big: [] };
+        for (let i = 0; i < ROUNDS; i++) {
+          for (const size of ["small", "big"] as const) {
+            await upload(port, kind, files[size]);
+            await until(`the ${name} image logged the end of the ${kind} connection`, () => ended() > n, STEP_MS, 50);
+            const all = connectionCosts(qemu.output(), name === "profiled");
+            n = all.length;
+            per[kind][size].push(all[n - 1]);
+          }
+        }
+      }
+    } catch (e) {
+      console.error(`the ${name} image's log ends:\n${qemu.output().split("\n").slice(-25).join("\n")}`);
+      throw e;
+    } finally {
+      qemu.child.kill("SIGTERM");
+      await qemu.done;
+    }
+    costs[name] = per;
+  }
+  tmp.cleanup();
+  const slope = (small: number[], big: number[]) => median(big.map((b, i) => (b - small[i]) / perMiB));
+  for (const kind of UPLOADS) {
+    const p = costs.plain[kind], q = costs.profiled[kind];
+    const layers: Record<string, number> = {};
+    for (const l of LAYERS) layers[l] = slope(q.small.map((c) => c.layers[l]), q.big.map((c) => c.layers[l]));
+    results[kind] = {
+      plain: slope(p.small.map((c) => c.total), p.big.map((c) => c.total)),
+      profiled: slope(q.small.map((c) => c.total), q.big.map((c) => c.total)),
+      layers,
+      gcRunsBig: median(q.big.map((c) => c.gcRuns)),
+    };
+  }
+  const M = (n: number) => (n / 1e6).toFixed(1);
+  console.log(`SSH image, guest instructions per MiB into the flash store (slope ${SMALL / 1024} KiB -> ${BIG / 1024} KiB, median of ${ROUNDS}, -icount shift=0)`);
+  console.log(`| layer | ${UPLOADS.join(" | ")} |\n|---|${UPLOADS.map(() => "--:").join("|")}|`);
+  console.log(`| total, plain image (M) | ${UPLOADS.map((k) => M(results[k].plain)).join(" | ")} |`);
+  console.log(`| total, profiling image (M) | ${UPLOADS.map((k) => M(results[k].profiled)).join(" | ")} |`);
+  for (const l of LAYERS) console.log(`| ${l} (M, overhead out) | ${UPLOADS.map((k) => M(results[k].layers[l])).join(" | ")} |`);
+  const sum = (k: UploadKind) => LAYERS.reduce((a, l) => a + results[k].layers[l], 0);
+  console.log(`| sum of the layers (M) | ${UPLOADS.map((k) => M(sum(k))).join(" | ")} |`);
+  console.log(`| GC runs in the 1 MiB upload | ${UPLOADS.map((k) => results[k].gcRunsBig).join(" | ")} |`);
+  const out = join(repoRoot, "bench/results/firmware-ssh-profile.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, small: SMALL, big: BIG, results, costs }, null, 2)}\n`);
+  console.log(`wrote ${out.slice(repoRoot.length + 1)}`);
+}
+
+// ---- --ssh-pc: the plain image's cost per MiB by C function (a QEMU TCG plugin) ----
+
+/** Functions of the image, grouped for the table (first match wins). */
+const PC_GROUPS: readonly (readonly [string, RegExp])[] = [
+  ["XS garbage collector (mark, sweep, compact)", /^fx(Collect|Mark|Sweep|Compact|Free|Invalidate)/],
+  ["XS interpreter loop (fxRunID: the bytecode itself)", /^fxRunID$/],
+  ["XS built-ins and runtime (property access, typed arrays, ...)", /^(fx|_xs|xs)/],
+  ["memcpy / memmove / memset", /^(memcpy|memmove|memset)$/],
+  ["chacha20-poly1305 (libsodium)", /^(chacha20|poly1305|load32_le|store32_le|load64_le|store64_le|sodium|crypto_|_crypto|ROTL)/i],
+  ["NOR flash (pflash.c, xs_flash.c)", /pflash|flash/],
+  ["lwIP, virtio-net, event loop", /^(lwip|tcp|pbuf|ip4|ip_|inet|etharp|ethernet|netif|sys_|mem_|memp|virtio|net_|udp|raw_|dhcp|icmp|platform_|run_pollers|board_)/],
+  ["soft-float and libgcc", /^__/],
+];
+
+/** Builds the plugin against QEMU's own qemu-plugin.h (from Debian's qemu source package). */
+async function buildPcPlugin(): Promise<string> {
+  const so = join(outDir, "plugin", "libtbcount.so");
+  const source = join(repoRoot, "bench/qemu-plugin/tbcount.c");
+  const qemuSource = await debianSource("qemu");
+  mkdirSync(dirname(so), { recursive: true });
+  execFileSync("gcc", ["-O2", "-shared", "-fPIC", "-Wall", `-I${join(qemuSource, "include/qemu")}`, "-o", so, source], { timeout: 120_000 });
+  return so;
+}
+
+/** Sorted function starts of an ELF (text symbols). */
+function functionTable(elf: string): { starts: number[]; names: string[] } {
+  const out = execFileSync("riscv64-unknown-elf-nm", ["-n", "--defined-only", elf], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const rows: [number, string][] = [];
+  for (const line of out.split("\n")) {
+    const p = line.trim().split(/\s+/);
+    if (p.length === 3 && /^[tTwW]$/.test(p[1])) rows.push([parseInt(p[0], 16), p[2]]);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  return { starts: rows.map((r) => r[0]), names: rows.map((r) => r[1]) };
+}
+
+/** Instructions by function from a plugin dump. */
+function byFunction(dump: string, table: { starts: number[]; names: string[] }): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of readFileSync(dump, "utf8").split("\n")) {
+    if (!line) continue;
+    const [a, n] = line.split(" ");
+    const addr = parseInt(a, 16);
+    let lo = 0, hi = table.starts.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (table.starts[mid] <= addr) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const name = at < 0 ? "?" : table.names[at];
+    out.set(name, (out.get(name) ?? 0) + Number(n));
+  }
+  return out;
+}
+
+async function sshPc(): Promise<void> {
+  ensureTool("scp", "openssh-client");
+  ensureTool("sftp", "openssh-client");
+  const plugin = await buildPcPlugin();
+  await buildSshFirmware({ log: () => {} });
+  const table = functionTable(sshFirmware);
+  const tmp = tempDir("essh-bench-fwpc-");
+  const key = join(tmp.path, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 30_000 });
+  const pristine = join(tmp.path, "pristine");
+  mkdirSync(pristine);
+  execFileSync("cp", [`${key}.pub`, join(pristine, "authorized_keys")]);
+  const files = { small: join(tmp.path, "small.bin"), big: join(tmp.path, "big.bin") };
+  writeFileSync(files.small, randomBytes(SMALL));
+  writeFileSync(files.big, randomBytes(BIG));
+  // A first boot makes the host keys (RSA takes long): every measured run starts from a copy of
+  // this flash, so the two sizes differ only by their upload.
+  {
+    const q = await bootSshServer({ listen: `127.0.0.1:${await freePort()}`, data: pristine, icount: true, timeoutMs: 10 * 60_000 });
+    q.child.kill("SIGTERM");
+    await q.done;
+  }
+  const perMiB = (BIG - SMALL) / (1 << 20);
+  const results: Record<string, { total: number; groups: Record<string, number>; top: [string, number][]; sinceAccept: number }> = {};
+  let runNo = 0;
+  const measure = async (kind: UploadKind, file: string): Promise<{ fns: Map<string, number>; sinceAccept: number }> => {
+    const data = join(tmp.path, `run${runNo++}`);
+    cpSync(pristine, data, { recursive: true });
+    const dump = join(data, "pc.txt");
+    const port = await freePort();
+    const q = await bootSshServer({ listen: `127.0.0.1:${port}`, data, icount: true, timeoutMs: 10 * 60_000, qemuExtra: ["-plugin", `${plugin},out=${dump}`] });
+    let sinceAccept = NaN;
+    try {
+      const opts = ["-P", String(port), ...opensshOptions(key, 30)];
+      let r;
+      if (kind === "sftp put") {
+        const batch = join(tmp.path, "batch");
+        writeFileSync(batch, `put ${file} bench.bin\n`);
+        r = await run("sftp", ["-b", batch, ...opts, TARGET], { timeoutMs: STEP_MS });
+      } else r = await run("scp", [...(kind === "scp -O" ? ["-O"] : []), ...opts, file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
+      if (r.code !== 0) throw new Error(`${kind}: ${r.stderr}`);
+      await until(`the end of the ${kind} connection in the log`, () => connectionCosts(q.output(), false).length > 0, STEP_MS, 50);
+      sinceAccept = connectionCosts(q.output(), false)[0].total;
+    } finally {
+      q.child.kill("SIGTERM");
+      await q.done;
+    }
+    if (!existsSync(dump)) throw new Error(`the plugin wrote no ${dump}`);
+    return { fns: byFunction(dump, table), sinceAccept };
+  };
+  for (const kind of UPLOADS) {
+    const rounds: { total: number; groups: Record<string, number>; fns: Map<string, number>; sinceAccept: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const small = await measure(kind, files.small), big = await measure(kind, files.big);
+      const fns = new Map<string, number>();
+      for (const [name, n] of big.fns) fns.set(name, (n - (small.fns.get(name) ?? 0)) / perMiB);
+      for (const [name, n] of small.fns) if (!big.fns.has(name)) fns.set(name, -n / perMiB);
+      const groups: Record<string, number> = {};
+      let total = 0;
+      for (const [name, n] of fns) {
+        total += n;
+        const g = PC_GROUPS.find(([, re]) => re.test(name))?.[0] ?? "other";
+        groups[g] = (groups[g] ?? 0) + n;
+      }
+      rounds.push({ total, groups, fns, sinceAccept: (big.sinceAccept - small.sinceAccept) / perMiB });
+    }
+    const mid = [...rounds].sort((a, b) => a.total - b.total)[Math.floor(rounds.length / 2)];
+    const top = [...mid.fns.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    results[kind] = { total: mid.total, groups: mid.groups, top, sinceAccept: mid.sinceAccept };
+  }
+  tmp.cleanup();
+  const M = (n: number) => (n / 1e6).toFixed(1);
+  const groupNames = [...PC_GROUPS.map(([g]) => g), "other"];
+  console.log(`Plain SSH image, guest instructions per MiB into the flash store by C function (QEMU plugin; slope ${SMALL / 1024} KiB -> ${BIG / 1024} KiB; the round of median total of ${ROUNDS})`);
+  console.log(`| | ${UPLOADS.join(" | ")} |\n|---|${UPLOADS.map(() => "--:").join("|")}|`);
+  console.log(`| total, plugin (M) | ${UPLOADS.map((k) => M(results[k].total)).join(" | ")} |`);
+  console.log(`| total, the image's own count since accept (M) | ${UPLOADS.map((k) => M(results[k].sinceAccept)).join(" | ")} |`);
+  for (const g of groupNames) console.log(`| ${g} | ${UPLOADS.map((k) => `${M(results[k].groups[g] ?? 0)} (${(((results[k].groups[g] ?? 0) / results[k].total) * 100).toFixed(0)}%)`).join(" | ")} |`);
+  for (const k of UPLOADS) console.log(`top functions, ${k}: ${results[k].top.slice(0, 12).map(([n, v]) => `${n} ${M(v)}`).join(", ")}`);
+  const out = join(repoRoot, "bench/results/firmware-ssh-pc.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, small: SMALL, big: BIG, results }, null, 2)}\n`);
+  console.log(`wrote ${out.slice(repoRoot.length + 1)}`);
+}
+
+if (process.argv.includes("--ssh-pc")) {
+  await sshPc();
+  process.exit(0);
+}
+
+if (process.argv.includes("--ssh-profile")) {
+  await sshProfile();
+  process.exit(0);
 }
 
 const only = process.argv.includes("--ssh-only");

@@ -441,6 +441,92 @@ describe("flashfs: Files uploads", () => {
   });
 });
 
+describe("flashfs: uploads gathered into whole pages", () => {
+  /** An upload of `data` in `piece`-byte writes through Files; returns the pages it programmed. */
+  const upload = (fs: FlashFS, flash: SimFlash, name: string, data: Uint8Array, piece: number): number => {
+    const files = new Files(fs, rng(5));
+    const before = flash.programs;
+    const up = files.beginUpload(name, false);
+    for (let off = 0; off < data.length; off += piece) up.write(off, data.subarray(off, Math.min(off + piece, data.length)));
+    up.commit();
+    return flash.programs - before;
+  };
+
+  test("the store says its write unit: a page's data", () => {
+    const fs = new FlashFS(new SimFlash(16 * 4096, 4096), { pageSize: 256 });
+    assert.equal(fs.writeUnit, 256 - PAGE_HEADER);
+  });
+
+  test("4 KiB writes against 224-byte pages: same content, each page programmed once", () => {
+    const data = bytes(40_000, 21);
+    const flash = new SimFlash(64 * 4096, 4096);
+    const fs = new FlashFS(flash, { pageSize: 256 });
+    const programs = upload(fs, flash, "big.bin", data, 4096);
+    assert.equal(hex(readFile(fs, "big.bin")), hex(data));
+    // Each data page is two programs (page, then its commit word) and nothing is rewritten; the
+    // inodes (create, rename) and the temp's obsolete marks add a few.
+    const pages = Math.ceil(data.length / fs.payload);
+    assert.ok(programs <= 2 * pages + 12, `${programs} programs for ${pages} pages`);
+    // The same upload straight through the store's handle rewrites the page each write ends in.
+    const flash2 = new SimFlash(64 * 4096, 4096);
+    const fs2 = new FlashFS(flash2, { pageSize: 256 });
+    const h = fs2.open("big.bin", "create");
+    const before = flash2.programs;
+    for (let off = 0; off < data.length; off += 4096) h.write(off, data.subarray(off, Math.min(off + 4096, data.length)));
+    h.close();
+    assert.ok(flash2.programs - before > programs + 2 * 8, `direct: ${flash2.programs - before}, gathered: ${programs}`);
+  });
+
+  test("odd pieces, a write elsewhere, read-back, size and truncate see the kept bytes", () => {
+    const fs = new FlashFS(new SimFlash(64 * 4096, 4096), { pageSize: 256 });
+    const files = new Files(fs, rng(6));
+    const data = bytes(3000, 22);
+    const up = files.beginUpload("f", false);
+    up.write(0, data.subarray(0, 100));
+    up.write(100, data.subarray(100, 1000));
+    assert.equal(up.size(), 1000, "size counts the kept bytes");
+    const back = new Uint8Array(1000);
+    assert.equal(up.handle.read(0, back), 1000);
+    assert.equal(hex(back), hex(data.subarray(0, 1000)), "a read-back sees them");
+    up.write(2000, data.subarray(2000, 3000)); // elsewhere: a hole between
+    up.write(1000, data.subarray(1000, 2000));
+    up.truncate(2500);
+    up.write(2500, data.subarray(2500, 2777));
+    up.commit();
+    assert.equal(hex(readFile(fs, "f")), hex(data.subarray(0, 2777)));
+  });
+
+  test("space is checked at the write, kept bytes included; a later shortage fails the commit; abort drops them", () => {
+    const flash = new SimFlash(8 * 4096, 4096);
+    const fs = new FlashFS(flash, { pageSize: 256 });
+    const files = new Files(fs, rng(7));
+    writeFile(fs, "old", bytes(500, 23));
+    const free = fs.capacity - fs.used() - fs.payload; // the upload's temp inode takes a page
+    const up = files.beginUpload("old", false);
+    up.write(0, bytes(free, 24)); // whole pages fit; nothing kept
+    assert.equal(code(() => up.write(free, Uint8Array.of(1, 2, 3))), "ENOSPC", "would be kept: one page more than there is");
+    up.abort();
+
+    // Kept bytes, then another writer takes the last pages: the commit fails, the old file stays.
+    const a = files.beginUpload("old", false);
+    a.write(0, Uint8Array.of(1, 2, 3)); // kept
+    const b = fs.open("filler", "create");
+    b.write(0, bytes(fs.capacity - fs.used(), 25));
+    b.close();
+    assert.equal(code(() => a.commit()), "ENOSPC");
+    assert.equal(hex(readFile(fs, "old")), hex(bytes(500, 23)));
+    assert.deepEqual(fs.list("").map((s) => s.name).sort(), ["filler", "old"], "the temp is gone");
+    fs.remove("filler");
+
+    const ab = files.beginUpload("old", false);
+    ab.write(0, Uint8Array.of(9, 9)); // kept, never written
+    const programs = flash.programs;
+    ab.abort();
+    assert.ok(flash.programs - programs <= 2, "abort wrote no data page");
+    assert.equal(hex(readFile(fs, "old")), hex(bytes(500, 23)));
+  });
+});
+
 describe("flashfs: power cuts", () => {
   type Op =
     | { kind: "upload"; name: string; data: Uint8Array; chunk: number; trunc?: number; times?: boolean }

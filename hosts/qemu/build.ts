@@ -386,15 +386,19 @@ export const SSH_HEAP_BYTES = BOARD_HEAP_BYTES + PRELOADED_SHARE_BYTES + BUILTIN
 /** The SSH server image `npm run qemu` boots. */
 export const sshFirmware = join(outDir, "ssh.elf");
 export const sshEntry = join(repoRoot, "hosts/qemu/main.ts");
+/** The profiling image's entry (hosts/qemu/profile.ts, then main.ts): build/qemu/ssh-profile.elf. */
+export const sshProfileEntry = join(repoRoot, "hosts/qemu/profile-main.ts");
 
 /** Builds the SSH server image: hosts/qemu/main.ts (bundled for XS, compiled to bytecode) on XS +
  * lwIP/virtio-net + libsodium + Mbed TLS + libcrux ML-KEM + the native hooks (crypto, TCP, UART, NOR
- * flash, board). Cached like any build. */
-export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string; heapBytes?: number } = {}): Promise<BuildResult & { bundleBytes: number }> {
+ * flash, board). Cached like any build. `profile`: the profiling image instead (hosts/qemu/profile.ts:
+ * every guest instruction charged to a layer; bench/firmware.ts --ssh-profile). */
+export async function buildSshFirmware(options: { log?: (line: string) => void; out?: string; heapBytes?: number; profile?: boolean } = {}): Promise<BuildResult & { bundleBytes: number }> {
   const log = options.log ?? ((line: string) => console.log(line));
   await ensureToolchain();
-  const bundleFile = join(outDir, "ssh", "main.js");
-  const bundled = await bundleForXs(sshEntry, join(outDir, "ssh", "main.tmp.js"), { minify: true });
+  const dir = join(outDir, options.profile ? "ssh-profile" : "ssh");
+  const bundleFile = join(dir, "main.js");
+  const bundled = await bundleForXs(options.profile ? sshProfileEntry : sshEntry, join(dir, "main.tmp.js"), { minify: true });
   // Rewrite the bundle only when it changed, so the bytecode and the link stay cached.
   const text = readFileSync(bundled.outfile, "utf8");
   if (!existsSync(bundleFile) || readFileSync(bundleFile, "utf8") !== text) writeFileSync(bundleFile, text);
@@ -409,7 +413,7 @@ export async function buildSshFirmware(options: { log?: (line: string) => void; 
       cflags: [...FIRMWARE_WARNINGS, ...crypto.cflags],
     },
   ];
-  const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? "ssh.elf", components, libraries: [net.library], lean: true, heapBytes: options.heapBytes ?? SSH_HEAP_BYTES, log });
+  const result = await buildFirmware({ bundle: bundleFile, out: options.out ?? (options.profile ? "ssh-profile.elf" : "ssh.elf"), components, libraries: [net.library], lean: true, heapBytes: options.heapBytes ?? SSH_HEAP_BYTES, log });
   return { ...result, bundleBytes: bundled.bytes };
 }
 
@@ -474,8 +478,8 @@ async function checkNoAtomics(elf: string): Promise<void> {
   if (bad.length) throw new Error(`${elf} contains atomic instructions the CPU lacks:\n${bad.slice(0, 10).join("\n")}`);
 }
 
-function parseArgs(argv: string[]): BuildOptions & { quiet?: boolean } {
-  const o: BuildOptions & { quiet?: boolean } = {};
+function parseArgs(argv: string[]): BuildOptions & { quiet?: boolean; profile?: boolean } {
+  const o: BuildOptions & { quiet?: boolean; profile?: boolean } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -487,8 +491,9 @@ function parseArgs(argv: string[]): BuildOptions & { quiet?: boolean } {
     else if (a === "--source") o.precompile = false;
     else if (a === "--out") o.out = value();
     else if (a === "--quiet") o.quiet = true;
+    else if (a === "--profile") o.profile = true;
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run firmware -- [--js FILE] [--source] [--out NAME.elf] [--quiet]");
+      console.log("usage: npm run firmware -- [--js FILE] [--source] [--out NAME.elf] [--quiet] [--profile]");
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -500,7 +505,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const o = parseArgs(process.argv.slice(2));
     const log = o.quiet ? () => {} : undefined;
     if (o.bundle) await buildFirmware({ ...o, log });
-    else await buildSshFirmware({ log, out: o.out });
+    else await buildSshFirmware({ log, out: o.out, profile: o.profile });
   } catch (e) {
     console.error((e as Error).message);
     process.exit(1);

@@ -12,12 +12,14 @@ export class ReservedNames implements FlashStore {
   readonly directories: boolean;
   readonly maxNameLength: number;
   readonly maxOpenFiles: number;
+  readonly writeUnit?: number;
 
   constructor(private readonly inner: FlashStore) {
     this.capacity = inner.capacity;
     this.directories = inner.directories;
     this.maxNameLength = inner.maxNameLength;
     this.maxOpenFiles = inner.maxOpenFiles;
+    this.writeUnit = inner.writeUnit;
   }
 
   private guard(path: string): string {

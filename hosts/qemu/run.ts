@@ -95,6 +95,9 @@ export interface RunOptions {
   /** stdio of the QEMU process (default: inherit). "pipe" collects the log (RunResult.output);
    * "tee" collects it and copies it to this process's stdout/stderr as it comes. */
   stdio?: "inherit" | "pipe" | "tee";
+  /** More QEMU arguments, appended (bench/firmware.ts --ssh-pc: a TCG plugin that counts guest
+   * instructions by address). */
+  qemuExtra?: string[];
 }
 
 export interface Creation {
@@ -164,6 +167,7 @@ export function qemuArgs(o: RunOptions & { seedFile?: string; keysFile?: string;
       "-device", "virtio-net-device,netdev=n0",
     );
   }
+  if (o.qemuExtra) args.push(...o.qemuExtra);
   return args;
 }
 

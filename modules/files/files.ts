@@ -83,15 +83,138 @@ export interface SpecialFile {
   readonly unreadable: string;
 }
 
-/** An upload to the store: writes go to a temp file beside the target; commit() swaps it in. */
+/**
+ * An upload's handle on a store with a write unit (FlashStore.writeUnit: a flash page's data): the
+ * writes of an upload come in pieces that do not line up with the store's pages (SFTP's 4 KiB
+ * requests, scp's channel packets, against 992-byte pages), so every piece would end in a partly
+ * written page that the next piece reads back and rewrites. This handle passes whole units straight
+ * through and keeps the unfinished last unit (at most one unit of RAM per upload) until the next
+ * sequential write completes it; any other call (read, size change, sync, close, a write elsewhere)
+ * writes it out first. What it keeps belongs to the upload's temp file, which nothing else sees
+ * before commit (which syncs), so no written and committed byte is at risk. Space is checked as the
+ * store itself does, before anything of a write is written: a write that the flash cannot hold,
+ * kept bytes included, throws ENOSPC at once. Only when another writer takes the space meanwhile
+ * does writing out the kept bytes fail later (a later write, or commit); the upload then fails whole.
+ */
+export class GatheringHandle implements FileHandle {
+  private kept: Uint8Array | null = null;
+  /** File offset of kept[0] (a multiple of the unit) and the bytes kept. */
+  private keptAt = 0;
+  private keptLength = 0;
+
+  constructor(private readonly inner: FileHandle, private readonly unit: number, private readonly store: FlashStore) {}
+
+  /** ENOSPC unless the units [first, last] that the file has no data for yet fit, and unit `also`
+   * (-1: none) besides. */
+  private reserve(first: number, last: number, also: number): void {
+    const u = this.unit;
+    const have = Math.ceil(this.inner.size() / u); // units below the inner file's end have a page
+    const growth = Math.max(0, last - Math.max(first, have) + 1) + (also >= have ? 1 : 0);
+    const free = this.store.capacity - this.store.used();
+    if (growth > 0 && growth * u > free) {
+      throw new StoreError("ENOSPC", `no space left on the flash (${Math.max(0, free)} of ${this.store.capacity} bytes free)`);
+    }
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    const u = this.unit;
+    const n = data.length;
+    if (n === 0) return;
+    const continuing = this.keptLength > 0 && offset === this.keptAt + this.keptLength;
+    const keptUnit = this.keptLength > 0 ? this.keptAt / u : -1;
+    const first = continuing ? keptUnit : Math.floor(offset / u);
+    const last = Math.floor((offset + n - 1) / u);
+    // Kept bytes written out elsewhere need their own page unless this write covers that unit.
+    this.reserve(first, last, this.keptLength > 0 && !continuing && (keptUnit < first || keptUnit > last) ? keptUnit : -1);
+    let from = 0;
+    if (this.keptLength > 0) {
+      if (offset !== this.keptAt + this.keptLength) this.flush();
+      else {
+        // Continue the kept unit; once whole it goes out.
+        const take = Math.min(u - this.keptLength, n);
+        this.kept!.set(take === n ? data : data.subarray(0, take), this.keptLength);
+        this.keptLength += take;
+        from = take;
+        if (this.keptLength < u) return;
+        this.flush();
+      }
+    }
+    let at = offset + from;
+    // A write that starts inside a unit (not after kept bytes): the rest of that unit as it is.
+    const inside = at % u;
+    if (inside !== 0) {
+      const take = Math.min(u - inside, n - from);
+      this.inner.write(at, data.subarray(from, from + take));
+      from += take;
+      at += take;
+    }
+    const whole = Math.floor((n - from) / u) * u;
+    if (whole > 0) {
+      this.inner.write(at, from === 0 && whole === n ? data : data.subarray(from, from + whole));
+      from += whole;
+      at += whole;
+    }
+    if (from < n) {
+      this.kept ??= new Uint8Array(u);
+      this.kept.set(data.subarray(from), 0);
+      this.keptAt = at;
+      this.keptLength = n - from;
+    }
+  }
+
+  /** Writes out the kept bytes (dropped if that fails: the call reports the error). */
+  flush(): void {
+    const n = this.keptLength;
+    if (n === 0) return;
+    this.keptLength = 0;
+    this.inner.write(this.keptAt, this.kept!.subarray(0, n));
+  }
+
+  /** Forgets the kept bytes (the upload is being dropped). */
+  discard(): void {
+    this.keptLength = 0;
+  }
+
+  read(offset: number, out: Uint8Array): number {
+    this.flush();
+    return this.inner.read(offset, out);
+  }
+  size(): number {
+    return Math.max(this.inner.size(), this.keptLength > 0 ? this.keptAt + this.keptLength : 0);
+  }
+  truncate(size: number): void {
+    this.flush();
+    this.inner.truncate(size);
+  }
+  sync(): void {
+    this.flush();
+    this.inner.sync();
+  }
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.inner.close();
+    }
+  }
+}
+
+/** An upload to the store: writes go to a temp file beside the target; commit() swaps it in. On a
+ * store with a write unit the writes are gathered into whole units (GatheringHandle). */
 export class StoreUpload implements Upload {
   private closed = false;
+  readonly handle: FileHandle;
+  private readonly gathering: GatheringHandle | null;
   constructor(
     private readonly files: Files,
     readonly target: string,
     readonly temp: string,
-    readonly handle: FileHandle,
-  ) {}
+    handle: FileHandle,
+  ) {
+    const unit = files.store.writeUnit ?? 0;
+    this.gathering = unit > 0 ? new GatheringHandle(handle, unit, files.store) : null;
+    this.handle = this.gathering ?? handle;
+  }
 
   write(offset: number, data: Uint8Array): void {
     this.handle.write(offset, data);
@@ -134,6 +257,7 @@ export class StoreUpload implements Upload {
   abort(): void {
     if (this.closed) return;
     this.closed = true;
+    this.gathering?.discard();
     try {
       this.handle.close();
     } catch {
@@ -283,7 +407,7 @@ export class Files {
           for (let off = 0; ; ) {
             const n = from.read(off, buf);
             if (n === 0) break;
-            handle.write(off, n === buf.length ? buf : buf.subarray(0, n));
+            upload.handle.write(off, n === buf.length ? buf : buf.subarray(0, n));
             off += n;
           }
         } finally {

@@ -163,6 +163,8 @@ export class FlashFS implements FlashStore {
   readonly pageSize: number;
   /** Data bytes per page. */
   readonly payload: number;
+  /** FlashStore.writeUnit: a page's data (a write covering part of a page reads and rewrites it). */
+  readonly writeUnit: number;
   readonly blocks: number;
   readonly pagesPerBlock: number;
   readonly maxFiles: number;
@@ -200,6 +202,7 @@ export class FlashFS implements FlashStore {
       throw new StoreError("EINVAL", `flash: page size ${ps} does not suit erase blocks of ${eraseSize} bytes`);
     }
     this.payload = ps - PAGE_HEADER;
+    this.writeUnit = this.payload;
     this.blocks = Math.floor(flash.size / eraseSize);
     this.pagesPerBlock = eraseSize / ps;
     this.pages = this.blocks * this.pagesPerBlock;

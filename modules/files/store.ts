@@ -75,6 +75,10 @@ export interface FlashStore {
   readonly maxNameLength: number;
   /** Files open at once (SPIFFS on ESP32 defaults to 5). */
   readonly maxOpenFiles: number;
+  /** Where writing costs least in whole pieces of this many bytes at offsets that are multiples of
+   * it (the data of one flash page: a write that covers part of a page rewrites the whole page).
+   * Uploads gather sequential writes into such pieces (Files). Absent: every write costs alike. */
+  readonly writeUnit?: number;
   /** Bytes in use. */
   used(): number;
   /** Paths are store-relative, normalized: components joined by "/", no leading "/", "" is the root. */
