@@ -30,8 +30,21 @@ const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms
 const ROUNDS = 7;
 /** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
 const CONFIG = QUICK
-  ? { rounds: ROUNDS, latencyPerSample: 3, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
-  : { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+  ? { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
+  : { rounds: ROUNDS, latencyPerSample: 9, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+/** V8 heap flags of both node servers (ours and ssh2 alike). Without them a fresh node process draws
+ * its old-generation limit by V8's heap-growing heuristic and, after 8 s idle, the memory reducer
+ * shrinks it again: in most fresh starts (all, after an idle pause as between the bench's rows) our
+ * server then ran ~6 full mark-compacts per 128 MiB upload (old space ~11 MB, limit just above
+ * it), in the others none, which moved its CPU per GiB by 10-25% between two starts. With a 64 MB
+ * initial heap and no memory reducer every start does the same scavenges and no mark-compact. */
+const NODE_HEAP_FLAGS = ["--initial-heap-size=64", "--no-memory-reducer"];
+/** Each round starts every server afresh; before it counts, each gets WARMUP_ECHOS logins and one
+ * pipe upload of the file, discarded. A server must listen within START_POLLS x 100 ms; stopping
+ * waits STOP_WAIT_MS after SIGTERM before SIGKILL of its whole tree. */
+const WARMUP_ECHOS = 3;
+const START_POLLS = 100;
+const STOP_WAIT_MS = 3000;
 /** A row whose rounds spread wider than this (max - min over median, %) says so in the table. */
 const WIDE_SPREAD_PCT = 15;
 /** openssl speed's run per limit sample, and its buffer (an SSH data packet's size). */
@@ -198,7 +211,8 @@ interface Target {
   downloadPath: string;
   /** Process-per-connection server (its children's CPU is counted). */
   forking: boolean;
-  start(): ChildProcess;
+  /** Starts the server (its log for round 0 is truncated, later rounds append). */
+  start(round: number): ChildProcess;
   note?: string;
 }
 
@@ -210,6 +224,8 @@ interface RowDef {
   quick: boolean;
   /** The cipher whose single-core limit this row is read against. */
   limit?: LimitCipher;
+  /** Its sample is a transfer's wall time (ms), made into MB/s after all rounds (mbps). */
+  transfer?: boolean;
   /** One sample of one server (null: not applicable to it); absent for rows another row fills. */
   sample?: (t: Target) => Promise<number | null>;
 }
@@ -359,9 +375,9 @@ async function inner(): Promise<void> {
   const batchFile = join(work, "sftp-batch");
   timing.setup = Date.now() - t0;
 
-  const logTo = (name: string) => openSync(join(logsDir, `${name}.log`), "w");
-  const spawnLogged = (name: string, cmd: string, args: string[]) => {
-    const fd = logTo(name);
+  const spawnLogged = (name: string, round: number, cmd: string, args: string[]) => {
+    const fd = openSync(join(logsDir, `${name}.log`), round === 0 ? "w" : "a");
+    writeSync(fd, `--- round ${round + 1}: ${cmd} ${args.join(" ")}\n`);
     // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
     const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
     closeSync(fd);
@@ -371,7 +387,7 @@ async function inner(): Promise<void> {
   // Our host: main.ts, as users run it.
   const flashSize = 4 * fileBytes + (8 << 20);
   const probeFile = join(work, "heap-probe.json");
-  const nodeServer = [process.execPath, "--expose-gc", "--import", "tsx", "--import", join(BENCH_DIR, "heap-probe.ts")] as const;
+  const nodeServer = [process.execPath, "--expose-gc", ...NODE_HEAP_FLAGS, "--import", "tsx", "--import", join(BENCH_DIR, "heap-probe.ts")] as const;
   const oursArgs = ["--listen", `127.0.0.1:${PORTS.ours}`, "--data", oursData, "--uart", "null", "--flash-size", String(flashSize), "--crypto", "node", "--max-connections", String(CONFIG.idleSessions + 8)];
 
   const sshdConfig = join(work, "sshd_config");
@@ -409,7 +425,7 @@ async function inner(): Promise<void> {
       downloadPath: "bench.bin",
       forking: false,
       note: "main.ts",
-      start: () => spawnLogged("ours", nodeServer[0], [...nodeServer.slice(1), join(ROOT_DIR, "main.ts"), ...oursArgs]),
+      start: (round) => spawnLogged("ours", round, nodeServer[0], [...nodeServer.slice(1), join(ROOT_DIR, "main.ts"), ...oursArgs]),
     },
     {
       name: "openssh",
@@ -419,7 +435,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("openssh", "tini", ["-s", "--", "/usr/sbin/sshd", "-D", "-e", "-f", sshdConfig]),
+      start: (round) => spawnLogged("openssh", round, "tini", ["-s", "--", "/usr/sbin/sshd", "-D", "-e", "-f", sshdConfig]),
     },
     {
       name: "dropbear",
@@ -429,7 +445,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("dropbear", "dropbear", ["-F", "-E", "-s", "-w", "-p", `127.0.0.1:${PORTS.dropbear}`, "-r", join(work, "dropbear_ed25519")]),
+      start: (round) => spawnLogged("dropbear", round, "dropbear", ["-F", "-E", "-s", "-w", "-p", `127.0.0.1:${PORTS.dropbear}`, "-r", join(work, "dropbear_ed25519")]),
     },
     {
       name: "tinysshd",
@@ -439,7 +455,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("tinysshd", "tcpserver", ["-HRDl0", "127.0.0.1", String(PORTS.tinysshd), "tinysshd", "-v", "-x", `sftp=${SFTP_SERVER}`, tinyKeys]),
+      start: (round) => spawnLogged("tinysshd", round, "tcpserver", ["-HRDl0", "127.0.0.1", String(PORTS.tinysshd), "tinysshd", "-v", "-x", `sftp=${SFTP_SERVER}`, tinyKeys]),
     },
     {
       name: "ssh2",
@@ -449,13 +465,13 @@ async function inner(): Promise<void> {
       uploadPath: "up.bin",
       downloadPath: "data.bin",
       forking: false,
-      start: () => spawnLogged("ssh2", nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
+      start: (round) => spawnLogged("ssh2", round, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
     },
   ];
   if (AA) {
     const a = targets.find((t) => t.name === "ssh2")!;
     for (const [k, t] of targets.entries())
-      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: () => spawnLogged(t.name, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
+      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: (round) => spawnLogged(t.name, round, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
   }
 
   const common = [...opensshOptions(key), ...SUITE];
@@ -465,8 +481,10 @@ async function inner(): Promise<void> {
   const setupMs: Partial<Record<PeerName, number>> = {};
   const mbps = (t: Target, ms: number) => fileBytes / 1e6 / ((ms - Math.min(setupMs[t.name] ?? 0, ms / 2)) / 1000);
 
-  // All servers run for the whole suite, so that every row can visit them in interleaved rounds.
-  const servers = new Map<PeerName, { proc: ChildProcess; root: number; baseProcs: number }>();
+  // Every round starts all five servers afresh (and stops them at its end), so that whatever a fresh
+  // process happens to get (JIT tiering, GC heap sizing, memory layout, host-key loading) varies from
+  // round to round, where the median of the rounds absorbs it, instead of holding for a whole run.
+  let servers = new Map<PeerName, { proc: ChildProcess; root: number; baseProcs: number }>();
   const errors: Partial<Record<PeerName, Record<string, string>>> = {};
   const fail = (p: PeerName, what: string, e: unknown) => {
     const msg = (e as Error).message.slice(0, 300);
@@ -478,31 +496,51 @@ async function inner(): Promise<void> {
     if (x.code !== 0 || x.stdout !== "x\n") throw new Error(`ssh echo x: exit ${x.code}, stdout ${JSON.stringify(x.stdout.slice(0, 80))}, stderr ${x.stderr.slice(0, 200)}`);
     return x.ms;
   };
-  for (const t of targets) {
-    log(`${t.name}: starting on 127.0.0.1:${t.port}`);
-    const proc = t.start();
-    let up = false;
-    for (let i = 0; i < 80 && !up && proc.exitCode === null; i++) {
-      up = await tcpReady(t.port);
-      if (!up) await sleep(100);
+  /** Starts every server that has not failed before, each with the same discarded warm-up. */
+  const startServers = async (round: number) => {
+    servers = new Map();
+    for (const t of targets) {
+      if (errors[t.name]?.server !== undefined) continue;
+      const proc = t.start(round);
+      let up = false;
+      for (let i = 0; i < START_POLLS && !up && proc.exitCode === null; i++) {
+        up = await tcpReady(t.port);
+        if (!up) await sleep(100);
+      }
+      try {
+        if (!up) throw new Error(`${t.name} did not start listening in round ${round + 1} (see bench/results/logs/${t.name}.log)`);
+        // Warm-up, discarded (and proof that login works): WARMUP_ECHOS logins, then one pipe upload
+        // of the file, so that the node servers' JIT has compiled the handshake and the bulk path and
+        // every server has its buffers grown before the round counts.
+        for (let i = 0; i < WARMUP_ECHOS; i++) await echo(t);
+        const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
+        if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
+        await settleTree(proc.pid!, 1);
+        servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
+      } catch (e) {
+        fail(t.name, "server", e);
+        await stopServer(proc);
+      }
     }
-    try {
-      if (!up) throw new Error(`${t.name} did not start listening (see bench/results/logs/${t.name}.log)`);
-      await echo(t); // warm-up (and proof that login works)
-      await echo(t);
-      // Warm-up, discarded: one pipe upload, so that the node servers' JIT has compiled the bulk
-      // path and every server has its buffers grown before round 1 counts.
-      const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
-      if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
-      await settleTree(proc.pid!, 1);
-      servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
-    } catch (e) {
-      fail(t.name, "server", e);
+  };
+  /** SIGTERM, a bounded wait, then SIGKILL for the whole tree (sshd's or tcpserver's children too). */
+  const stopServer = async (proc: ChildProcess) => {
+    const tree = proc.pid ? treePids(proc.pid) : [];
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGTERM");
+      await Promise.race([new Promise((res) => proc.once("exit", res)), sleep(STOP_WAIT_MS)]);
     }
-  }
-  const live = targets.filter((t) => servers.has(t.name));
+    for (const p of tree) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+  };
+  const stopServers = async () => {
+    for (const s of servers.values()) await stopServer(s.proc);
+    servers = new Map();
+  };
   const settle = (t: Target) => settleTree(servers.get(t.name)!.root, servers.get(t.name)!.baseProcs);
-  timing.start_servers = Date.now() - t0 - timing.setup;
 
   const scpBase = [...common];
   const remote = (t: Target, p: string) => `${t.user}@127.0.0.1:${p}`;
@@ -516,7 +554,7 @@ async function inner(): Promise<void> {
     if (x.code !== 0) throw new Error(`exit ${x.code}: ${(x.stderr || x.stdout).slice(0, 200)}`);
     check();
     await settle(t);
-    return mbps(t, x.ms);
+    return x.ms;
   };
   // Extra figures a sample yields beside its own (CPU per GiB from the pipe upload).
   const samples: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
@@ -560,6 +598,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_mbps",
+      transfer: true,
       label: "upload MB/s, `ssh host < file` (ours: into a null UART)",
       higher: true,
       quick: true,
@@ -576,11 +615,12 @@ async function inner(): Promise<void> {
         put("cpu_s_per_gib_server", t.name, currentRound, (treeCpu(s.root) - c0) / gib);
         const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(x.stderr.trim());
         if (m) put("cpu_s_per_gib_client", t.name, currentRound, (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) / gib);
-        return mbps(t, x.ms);
+        return x.ms;
       },
     },
     {
       id: "upload_gcm_mbps",
+      transfer: true,
       label: "upload MB/s, `ssh host < file`, aes128-gcm@openssh.com",
       higher: true,
       quick: false,
@@ -594,11 +634,12 @@ async function inner(): Promise<void> {
         const x = await run("ssh", cmd, { stdinFile: dataFile, timeoutMs: 120000 });
         if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
         await settle(t);
-        return mbps(t, x.ms);
+        return x.ms;
       },
     },
     {
       id: "upload_scp_legacy_mbps",
+      transfer: true,
       label: "upload MB/s, `scp -O`",
       higher: true,
       quick: false,
@@ -607,6 +648,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_scp_mbps",
+      transfer: true,
       label: "upload MB/s, `scp` (SFTP)",
       higher: true,
       quick: true,
@@ -615,6 +657,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_sftp_mbps",
+      transfer: true,
       label: "upload MB/s, `sftp put`",
       higher: true,
       quick: false,
@@ -627,6 +670,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "download_mbps",
+      transfer: true,
       label: "download MB/s, `scp` (SFTP)",
       higher: true,
       quick: false,
@@ -645,11 +689,23 @@ async function inner(): Promise<void> {
   ];
   const rows = ROWS.filter((r) => !QUICK || r.quick);
   const limits: Record<string, (number | null)[]> = {};
-  for (const row of rows) {
-    if (!row.sample) continue;
-    const tr = Date.now();
-    for (let round = 0; round < CONFIG.rounds; round++) {
-      currentRound = round;
+  const memory: Partial<Record<PeerName, Record<string, number | null>>> = {};
+  /** The servers that took part in at least one round. */
+  const measured = new Set<PeerName>();
+  for (let round = 0; round < CONFIG.rounds; round++) {
+    currentRound = round;
+    let tr = Date.now();
+    await startServers(round);
+    timing.start_servers = (timing.start_servers ?? 0) + Date.now() - tr;
+    // The round visits the servers in an order rotated by one each round, so that no server is
+    // always first after the warm-ups or always right after the same neighbour.
+    const up = targets.filter((t) => servers.has(t.name));
+    for (const t of up) measured.add(t.name);
+    const order = [...up.slice(round % Math.max(1, up.length)), ...up.slice(0, round % Math.max(1, up.length))];
+    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}`);
+    for (const row of rows) {
+      if (!row.sample) continue;
+      tr = Date.now();
       if (row.limit) {
         try {
           ((limits[row.id] ??= [])[round] = await cipherLimit(row.limit));
@@ -658,7 +714,7 @@ async function inner(): Promise<void> {
           log(`cipher limit ${row.limit}: ${(e as Error).message}`);
         }
       }
-      for (const t of live) {
+      for (const t of order) {
         let v: number | null = null;
         if (errors[t.name]?.[row.id] === undefined) {
           try {
@@ -669,35 +725,35 @@ async function inner(): Promise<void> {
         }
         put(row.id, t.name, round, v);
       }
+      timing[row.id] = (timing[row.id] ?? 0) + Date.now() - tr;
     }
-    if (row.id === "latency_ms") for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => x !== null)) ?? 0;
-    timing[row.id] = Date.now() - tr;
-    log(`${row.id}: ${((Date.now() - tr) / 1000).toFixed(1)} s`);
-  }
-
-  // Memory per idle session, once per server (not a speed: no rounds).
-  const memory: Partial<Record<PeerName, Record<string, number | null>>> = {};
-  if (!QUICK) {
-    const tm = Date.now();
-    for (const t of live) {
-      try {
-        memory[t.name] = await idleMemory(t, servers.get(t.name)!.root, settle);
-      } catch (e) {
-        fail(t.name, "memory", e);
+    // Memory per idle session, once per server on the last round's servers (not a speed: no rounds).
+    if (!QUICK && round === CONFIG.rounds - 1) {
+      const tm = Date.now();
+      for (const t of up) {
+        try {
+          memory[t.name] = await idleMemory(t, servers.get(t.name)!.root, settle);
+        } catch (e) {
+          fail(t.name, "memory", e);
+        }
       }
+      timing.memory = Date.now() - tm;
     }
-    timing.memory = Date.now() - tm;
+    tr = Date.now();
+    await stopServers();
+    timing.stop_servers = (timing.stop_servers ?? 0) + Date.now() - tr;
   }
-  for (const t of targets) {
-    const s = servers.get(t.name);
-    if (!s) continue;
-    const tree = treePids(s.root);
-    s.proc.kill("SIGTERM");
-    await Promise.race([new Promise((res) => s.proc.once("exit", res)), sleep(3000)]);
-    for (const p of tree) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
+  for (const row of rows) if (row.sample) log(`${row.id}: ${((timing[row.id] ?? 0) / 1000).toFixed(1)} s`);
+  const live = targets.filter((t) => measured.has(t.name));
+  // Transfers into MB/s, now that every server's latency median (subtracted from each wall time) is known.
+  for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => typeof x === "number")) ?? 0;
+  const transferWallMs: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
+  for (const row of rows) {
+    if (!row.transfer) continue;
+    for (const t of live) {
+      const wall = (samples[row.id]?.[t.name] ?? []).map((v) => (typeof v === "number" ? v : null));
+      (transferWallMs[row.id] ??= {})[t.name] = wall.map((v) => round(v, 1));
+      (samples[row.id] ??= {})[t.name] = wall.map((v) => (v === null ? null : mbps(t, v)));
     }
   }
 
@@ -777,6 +833,7 @@ async function inner(): Promise<void> {
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
+      servers_per_round: "all five started afresh each round (warm-up: " + WARMUP_ECHOS + " logins and one pipe upload, discarded), visited in an order rotated each round",
       file_mib: CONFIG.fileMiB,
       latency_echos_per_sample: CONFIG.latencyPerSample,
       handshakes_per_sample: CONFIG.handshakesPerSample,
@@ -788,6 +845,7 @@ async function inner(): Promise<void> {
     },
     rows: {},
     memory,
+    transfer_wall_ms: transferWallMs,
     alloc,
     errors,
   };
