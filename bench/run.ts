@@ -9,9 +9,9 @@
 // and drives the clients. Every wait is bounded; the run stops by itself.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { opensshOptions } from "../test/helpers/tools.js";
@@ -88,6 +88,8 @@ async function outer(): Promise<void> {
   const id = `${process.pid}`;
   const ns = `esshbench${id}`;
   const work = `/dev/shm/essh-bench-${id}`;
+  // One cpuacct cgroup (v1) per server under this one, made by the inner run when the kernel has it.
+  const cgroup = existsSync(join(CPUACCT, "cpuacct.usage")) ? join(CPUACCT, `essh-bench-${id}`) : "";
   const homeBase = `/run/essh-bench-${id}`;
   const user = `esshb${id}`.slice(0, 31);
   const createdSshdDir = !existsSync("/run/sshd");
@@ -108,6 +110,7 @@ async function outer(): Promise<void> {
     spawnSync("userdel", [user], { stdio: "ignore", timeout: 10000 });
     rmSync(work, { recursive: true, force: true });
     rmSync(homeBase, { recursive: true, force: true });
+    if (cgroup) removeCgroups(cgroup);
     if (createdSshdDir) rmSync("/run/sshd", { recursive: true, force: true });
   };
   const onSignal = (sig: NodeJS.Signals) => {
@@ -148,7 +151,7 @@ async function outer(): Promise<void> {
     child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : []), ...(AA ? ["--aa"] : []), ...(UNPINNED ? ["--unpinned"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
-      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid) },
+      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid), BENCH_CGROUP: cgroup },
     });
     const timer = setTimeout(() => {
       log(`inner run exceeded ${limitMs / 1000} s: stopping it`);
@@ -298,6 +301,27 @@ function treePids(root: number): number[] {
   return out.filter((p) => parent.has(p));
 }
 
+/** cgroup v1 CPU accounting: a process put into a group (before it execs the server) counts there with
+ * everything it forks, exited children too, in nanoseconds (cpuacct.usage). */
+const CPUACCT = "/sys/fs/cgroup/cpuacct";
+
+/** Removes the bench's cgroups (leaves first); a group whose processes are still exiting is retried
+ * for up to 2 s. */
+function removeCgroups(base: string): void {
+  if (!existsSync(base)) return;
+  const dirs = [...readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(base, d.name)), base];
+  for (const d of dirs) {
+    for (let i = 0; i < 40; i++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
+  }
+}
+
 /** CPU seconds of a process tree: own + reaped children's, summed over live processes. */
 function treeCpu(root: number): number {
   return treePids(root).reduce((a, p) => a + (procStat(p)?.ticks ?? 0), 0) / CLK_TCK;
@@ -375,11 +399,44 @@ async function inner(): Promise<void> {
   const batchFile = join(work, "sftp-batch");
   timing.setup = Date.now() - t0;
 
+  // Server CPU: from each server's cgroup (ns) when there is one, else from /proc (10 ms ticks, and
+  // only children already reaped: see treeCpu).
+  // `ip netns exec` mounted a sysfs of its own over /sys (hiding /sys/fs/cgroup), so this run mounts
+  // the cpuacct hierarchy again in its private mount namespace: the same groups the outer run removes.
+  let cgroupBase = "";
+  let cgroupOk = false;
+  if (process.env.BENCH_CGROUP) {
+    try {
+      const mnt = join(work, "cpuacct");
+      mkdirSync(mnt);
+      execFileSync("mount", ["-t", "cgroup", "-o", "cpuacct", "essh-bench-cpuacct", mnt], { stdio: "pipe", timeout: 10000 });
+      cgroupBase = join(mnt, basename(process.env.BENCH_CGROUP));
+      mkdirSync(cgroupBase);
+      cgroupOk = true;
+    } catch (e) {
+      log(`no cgroup CPU accounting (${(e as Error).message}): /proc ticks instead`);
+    }
+  }
+  const cgroupOf = (name: string) => {
+    if (!cgroupOk) return null;
+    const d = join(cgroupBase, name);
+    if (!existsSync(d)) mkdirSync(d);
+    return d;
+  };
+  const serverCpu = (name: PeerName, root: number) => (cgroupOk ? Number(readFileSync(join(cgroupBase, name, "cpuacct.usage"), "utf8")) / 1e9 : treeCpu(root));
   const spawnLogged = (name: string, round: number, cmd: string, args: string[]) => {
     const fd = openSync(join(logsDir, `${name}.log`), round === 0 ? "w" : "a");
     writeSync(fd, `--- round ${round + 1}: ${cmd} ${args.join(" ")}\n`);
     // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
-    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    const argv = UNPINNED ? [cmd, ...args] : ["taskset", "-c", SERVER_CORE, cmd, ...args];
+    // With cgroups, a shell joins the server's group and then execs it (same pid), so that nothing
+    // it runs escapes the count.
+    const group = cgroupOf(name);
+    const c = track(
+      group
+        ? spawn("sh", ["-c", 'echo $$ > "$0" && exec "$@"', join(group, "cgroup.procs"), ...argv], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } })
+        : spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }),
+    );
     closeSync(fd);
     return c;
   };
@@ -499,9 +556,10 @@ async function inner(): Promise<void> {
   /** Starts every server that has not failed before, each with the same discarded warm-up. */
   const startServers = async (round: number) => {
     servers = new Map();
-    for (const t of targets) {
-      if (errors[t.name]?.server !== undefined) continue;
-      const proc = t.start(round);
+    // All processes are spawned at once (their boot is not measured: node's takes 1-3 s), then each
+    // is waited for and warmed up in turn.
+    const procs = targets.filter((t) => errors[t.name]?.server === undefined).map((t) => [t, t.start(round)] as const);
+    for (const [t, proc] of procs) {
       let up = false;
       for (let i = 0; i < START_POLLS && !up && proc.exitCode === null; i++) {
         up = await tcpReady(t.port);
@@ -605,14 +663,14 @@ async function inner(): Promise<void> {
       limit: "chacha20-poly1305",
       sample: async (t) => {
         const s = servers.get(t.name)!;
-        const c0 = treeCpu(s.root);
+        const c0 = serverCpu(t.name, s.root);
         const cmd = [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
         // bash's `times` gives the client's CPU (its reaped child, ssh).
         const x = await run("bash", ["-c", 'ssh "$@" </dev/stdin; rc=$?; times >&2; exit $rc', "bench", ...cmd], { stdinFile: dataFile, timeoutMs: 120000 });
         if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
         await settle(t);
         const gib = fileBytes / 2 ** 30;
-        put("cpu_s_per_gib_server", t.name, currentRound, (treeCpu(s.root) - c0) / gib);
+        put("cpu_s_per_gib_server", t.name, currentRound, (serverCpu(t.name, s.root) - c0) / gib);
         const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(x.stderr.trim());
         if (m) put("cpu_s_per_gib_client", t.name, currentRound, (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) / gib);
         return x.ms;
@@ -833,6 +891,7 @@ async function inner(): Promise<void> {
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
+      server_cpu: cgroupOk ? "cgroup v1 cpuacct.usage of the server's group (ns; everything it forks, exited or not)" : "/proc utime+stime+cutime+cstime of the live tree (10 ms ticks)",
       servers_per_round: "all five started afresh each round (warm-up: " + WARMUP_ECHOS + " logins and one pipe upload, discarded), visited in an order rotated each round",
       file_mib: CONFIG.fileMiB,
       latency_echos_per_sample: CONFIG.latencyPerSample,
