@@ -36,6 +36,8 @@ export interface BenchResult {
   };
   rows: Record<string, RowResult>;
   memory: Partial<Record<PeerName, Record<string, number | null>>>;
+  /** Raw wall times (ms) of the transfer rows per server and round (absent before 2026-12-03). */
+  transfer_wall_ms?: Record<string, Partial<Record<PeerName, (number | null)[]>>>;
   alloc: Record<string, unknown>;
   errors: Partial<Record<PeerName, Record<string, string>>>;
 }

@@ -9,9 +9,9 @@
 // and drives the clients. Every wait is bounded; the run stops by itself.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { opensshOptions } from "../test/helpers/tools.js";
@@ -30,8 +30,21 @@ const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms
 const ROUNDS = 7;
 /** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
 const CONFIG = QUICK
-  ? { rounds: ROUNDS, latencyPerSample: 3, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
-  : { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+  ? { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
+  : { rounds: ROUNDS, latencyPerSample: 9, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+/** V8 heap flags of both node servers (ours and ssh2 alike). Without them a fresh node process draws
+ * its old-generation limit by V8's heap-growing heuristic and, after 8 s idle, the memory reducer
+ * shrinks it again: in most fresh starts (all, after an idle pause as between the bench's rows) our
+ * server then ran ~6 full mark-compacts per 128 MiB upload (old space ~11 MB, limit just above
+ * it), in the others none, which moved its CPU per GiB by 10-25% between two starts. With a 64 MB
+ * initial heap and no memory reducer every start does the same scavenges and no mark-compact. */
+const NODE_HEAP_FLAGS = ["--initial-heap-size=64", "--no-memory-reducer"];
+/** Each round starts every server afresh; before it counts, each gets WARMUP_ECHOS logins and one
+ * pipe upload of the file, discarded. A server must listen within START_POLLS x 100 ms; stopping
+ * waits STOP_WAIT_MS after SIGTERM before SIGKILL of its whole tree. */
+const WARMUP_ECHOS = 3;
+const START_POLLS = 100;
+const STOP_WAIT_MS = 3000;
 /** A row whose rounds spread wider than this (max - min over median, %) says so in the table. */
 const WIDE_SPREAD_PCT = 15;
 /** openssl speed's run per limit sample, and its buffer (an SSH data packet's size). */
@@ -75,6 +88,8 @@ async function outer(): Promise<void> {
   const id = `${process.pid}`;
   const ns = `esshbench${id}`;
   const work = `/dev/shm/essh-bench-${id}`;
+  // One cpuacct cgroup (v1) per server under this one, made by the inner run when the kernel has it.
+  const cgroup = existsSync(join(CPUACCT, "cpuacct.usage")) ? join(CPUACCT, `essh-bench-${id}`) : "";
   const homeBase = `/run/essh-bench-${id}`;
   const user = `esshb${id}`.slice(0, 31);
   const createdSshdDir = !existsSync("/run/sshd");
@@ -95,6 +110,7 @@ async function outer(): Promise<void> {
     spawnSync("userdel", [user], { stdio: "ignore", timeout: 10000 });
     rmSync(work, { recursive: true, force: true });
     rmSync(homeBase, { recursive: true, force: true });
+    if (cgroup) removeCgroups(cgroup);
     if (createdSshdDir) rmSync("/run/sshd", { recursive: true, force: true });
   };
   const onSignal = (sig: NodeJS.Signals) => {
@@ -135,7 +151,7 @@ async function outer(): Promise<void> {
     child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : []), ...(AA ? ["--aa"] : []), ...(UNPINNED ? ["--unpinned"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
-      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid) },
+      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid), BENCH_CGROUP: cgroup },
     });
     const timer = setTimeout(() => {
       log(`inner run exceeded ${limitMs / 1000} s: stopping it`);
@@ -198,7 +214,8 @@ interface Target {
   downloadPath: string;
   /** Process-per-connection server (its children's CPU is counted). */
   forking: boolean;
-  start(): ChildProcess;
+  /** Starts the server (its log for round 0 is truncated, later rounds append). */
+  start(round: number): ChildProcess;
   note?: string;
 }
 
@@ -210,6 +227,8 @@ interface RowDef {
   quick: boolean;
   /** The cipher whose single-core limit this row is read against. */
   limit?: LimitCipher;
+  /** Its sample is a transfer's wall time (ms), made into MB/s after all rounds (mbps). */
+  transfer?: boolean;
   /** One sample of one server (null: not applicable to it); absent for rows another row fills. */
   sample?: (t: Target) => Promise<number | null>;
 }
@@ -280,6 +299,27 @@ function treePids(root: number): number[] {
   const out = [root];
   for (let i = 0; i < out.length; i++) for (const [pid, pp] of parent) if (pp === out[i]) out.push(pid);
   return out.filter((p) => parent.has(p));
+}
+
+/** cgroup v1 CPU accounting: a process put into a group (before it execs the server) counts there with
+ * everything it forks, exited children too, in nanoseconds (cpuacct.usage). */
+const CPUACCT = "/sys/fs/cgroup/cpuacct";
+
+/** Removes the bench's cgroups (leaves first); a group whose processes are still exiting is retried
+ * for up to 2 s. */
+function removeCgroups(base: string): void {
+  if (!existsSync(base)) return;
+  const dirs = [...readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(base, d.name)), base];
+  for (const d of dirs) {
+    for (let i = 0; i < 40; i++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
+  }
 }
 
 /** CPU seconds of a process tree: own + reaped children's, summed over live processes. */
@@ -359,11 +399,44 @@ async function inner(): Promise<void> {
   const batchFile = join(work, "sftp-batch");
   timing.setup = Date.now() - t0;
 
-  const logTo = (name: string) => openSync(join(logsDir, `${name}.log`), "w");
-  const spawnLogged = (name: string, cmd: string, args: string[]) => {
-    const fd = logTo(name);
+  // Server CPU: from each server's cgroup (ns) when there is one, else from /proc (10 ms ticks, and
+  // only children already reaped: see treeCpu).
+  // `ip netns exec` mounted a sysfs of its own over /sys (hiding /sys/fs/cgroup), so this run mounts
+  // the cpuacct hierarchy again in its private mount namespace: the same groups the outer run removes.
+  let cgroupBase = "";
+  let cgroupOk = false;
+  if (process.env.BENCH_CGROUP) {
+    try {
+      const mnt = join(work, "cpuacct");
+      mkdirSync(mnt);
+      execFileSync("mount", ["-t", "cgroup", "-o", "cpuacct", "essh-bench-cpuacct", mnt], { stdio: "pipe", timeout: 10000 });
+      cgroupBase = join(mnt, basename(process.env.BENCH_CGROUP));
+      mkdirSync(cgroupBase);
+      cgroupOk = true;
+    } catch (e) {
+      log(`no cgroup CPU accounting (${(e as Error).message}): /proc ticks instead`);
+    }
+  }
+  const cgroupOf = (name: string) => {
+    if (!cgroupOk) return null;
+    const d = join(cgroupBase, name);
+    if (!existsSync(d)) mkdirSync(d);
+    return d;
+  };
+  const serverCpu = (name: PeerName, root: number) => (cgroupOk ? Number(readFileSync(join(cgroupBase, name, "cpuacct.usage"), "utf8")) / 1e9 : treeCpu(root));
+  const spawnLogged = (name: string, round: number, cmd: string, args: string[]) => {
+    const fd = openSync(join(logsDir, `${name}.log`), round === 0 ? "w" : "a");
+    writeSync(fd, `--- round ${round + 1}: ${cmd} ${args.join(" ")}\n`);
     // taskset execs the server, so the pid stays the server's (its process tree is what CPU and RSS count).
-    const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", SERVER_CORE, cmd, ...args], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }));
+    const argv = UNPINNED ? [cmd, ...args] : ["taskset", "-c", SERVER_CORE, cmd, ...args];
+    // With cgroups, a shell joins the server's group and then execs it (same pid), so that nothing
+    // it runs escapes the count.
+    const group = cgroupOf(name);
+    const c = track(
+      group
+        ? spawn("sh", ["-c", 'echo $$ > "$0" && exec "$@"', join(group, "cgroup.procs"), ...argv], { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } })
+        : spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], cwd: ROOT_DIR, env: { ...process.env, BENCH_HEAP_PROBE: probeFile } }),
+    );
     closeSync(fd);
     return c;
   };
@@ -371,7 +444,7 @@ async function inner(): Promise<void> {
   // Our host: main.ts, as users run it.
   const flashSize = 4 * fileBytes + (8 << 20);
   const probeFile = join(work, "heap-probe.json");
-  const nodeServer = [process.execPath, "--expose-gc", "--import", "tsx", "--import", join(BENCH_DIR, "heap-probe.ts")] as const;
+  const nodeServer = [process.execPath, "--expose-gc", ...NODE_HEAP_FLAGS, "--import", "tsx", "--import", join(BENCH_DIR, "heap-probe.ts")] as const;
   const oursArgs = ["--listen", `127.0.0.1:${PORTS.ours}`, "--data", oursData, "--uart", "null", "--flash-size", String(flashSize), "--crypto", "node", "--max-connections", String(CONFIG.idleSessions + 8)];
 
   const sshdConfig = join(work, "sshd_config");
@@ -409,7 +482,7 @@ async function inner(): Promise<void> {
       downloadPath: "bench.bin",
       forking: false,
       note: "main.ts",
-      start: () => spawnLogged("ours", nodeServer[0], [...nodeServer.slice(1), join(ROOT_DIR, "main.ts"), ...oursArgs]),
+      start: (round) => spawnLogged("ours", round, nodeServer[0], [...nodeServer.slice(1), join(ROOT_DIR, "main.ts"), ...oursArgs]),
     },
     {
       name: "openssh",
@@ -419,7 +492,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("openssh", "tini", ["-s", "--", "/usr/sbin/sshd", "-D", "-e", "-f", sshdConfig]),
+      start: (round) => spawnLogged("openssh", round, "tini", ["-s", "--", "/usr/sbin/sshd", "-D", "-e", "-f", sshdConfig]),
     },
     {
       name: "dropbear",
@@ -429,7 +502,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("dropbear", "dropbear", ["-F", "-E", "-s", "-w", "-p", `127.0.0.1:${PORTS.dropbear}`, "-r", join(work, "dropbear_ed25519")]),
+      start: (round) => spawnLogged("dropbear", round, "dropbear", ["-F", "-E", "-s", "-w", "-p", `127.0.0.1:${PORTS.dropbear}`, "-r", join(work, "dropbear_ed25519")]),
     },
     {
       name: "tinysshd",
@@ -439,7 +512,7 @@ async function inner(): Promise<void> {
       uploadPath: join(work, "peer-up", "up.bin"),
       downloadPath: dataFile,
       forking: true,
-      start: () => spawnLogged("tinysshd", "tcpserver", ["-HRDl0", "127.0.0.1", String(PORTS.tinysshd), "tinysshd", "-v", "-x", `sftp=${SFTP_SERVER}`, tinyKeys]),
+      start: (round) => spawnLogged("tinysshd", round, "tcpserver", ["-HRDl0", "127.0.0.1", String(PORTS.tinysshd), "tinysshd", "-v", "-x", `sftp=${SFTP_SERVER}`, tinyKeys]),
     },
     {
       name: "ssh2",
@@ -449,13 +522,13 @@ async function inner(): Promise<void> {
       uploadPath: "up.bin",
       downloadPath: "data.bin",
       forking: false,
-      start: () => spawnLogged("ssh2", nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
+      start: (round) => spawnLogged("ssh2", round, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(PORTS.ssh2), hostKey, key + ".pub", ssh2Root]),
     },
   ];
   if (AA) {
     const a = targets.find((t) => t.name === "ssh2")!;
     for (const [k, t] of targets.entries())
-      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: () => spawnLogged(t.name, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
+      targets[k] = { ...a, name: t.name, port: t.port, uploadPath: `up-${t.name}.bin`, start: (round) => spawnLogged(t.name, round, nodeServer[0], [...nodeServer.slice(1), join(BENCH_DIR, "ssh2-server.ts"), String(t.port), hostKey, key + ".pub", ssh2Root]) };
   }
 
   const common = [...opensshOptions(key), ...SUITE];
@@ -465,8 +538,10 @@ async function inner(): Promise<void> {
   const setupMs: Partial<Record<PeerName, number>> = {};
   const mbps = (t: Target, ms: number) => fileBytes / 1e6 / ((ms - Math.min(setupMs[t.name] ?? 0, ms / 2)) / 1000);
 
-  // All servers run for the whole suite, so that every row can visit them in interleaved rounds.
-  const servers = new Map<PeerName, { proc: ChildProcess; root: number; baseProcs: number }>();
+  // Every round starts all five servers afresh (and stops them at its end), so that whatever a fresh
+  // process happens to get (JIT tiering, GC heap sizing, memory layout, host-key loading) varies from
+  // round to round, where the median of the rounds absorbs it, instead of holding for a whole run.
+  let servers = new Map<PeerName, { proc: ChildProcess; root: number; baseProcs: number }>();
   const errors: Partial<Record<PeerName, Record<string, string>>> = {};
   const fail = (p: PeerName, what: string, e: unknown) => {
     const msg = (e as Error).message.slice(0, 300);
@@ -478,31 +553,52 @@ async function inner(): Promise<void> {
     if (x.code !== 0 || x.stdout !== "x\n") throw new Error(`ssh echo x: exit ${x.code}, stdout ${JSON.stringify(x.stdout.slice(0, 80))}, stderr ${x.stderr.slice(0, 200)}`);
     return x.ms;
   };
-  for (const t of targets) {
-    log(`${t.name}: starting on 127.0.0.1:${t.port}`);
-    const proc = t.start();
-    let up = false;
-    for (let i = 0; i < 80 && !up && proc.exitCode === null; i++) {
-      up = await tcpReady(t.port);
-      if (!up) await sleep(100);
+  /** Starts every server that has not failed before, each with the same discarded warm-up. */
+  const startServers = async (round: number) => {
+    servers = new Map();
+    // All processes are spawned at once (their boot is not measured: node's takes 1-3 s), then each
+    // is waited for and warmed up in turn.
+    const procs = targets.filter((t) => errors[t.name]?.server === undefined).map((t) => [t, t.start(round)] as const);
+    for (const [t, proc] of procs) {
+      let up = false;
+      for (let i = 0; i < START_POLLS && !up && proc.exitCode === null; i++) {
+        up = await tcpReady(t.port);
+        if (!up) await sleep(100);
+      }
+      try {
+        if (!up) throw new Error(`${t.name} did not start listening in round ${round + 1} (see bench/results/logs/${t.name}.log)`);
+        // Warm-up, discarded (and proof that login works): WARMUP_ECHOS logins, then one pipe upload
+        // of the file, so that the node servers' JIT has compiled the handshake and the bulk path and
+        // every server has its buffers grown before the round counts.
+        for (let i = 0; i < WARMUP_ECHOS; i++) await echo(t);
+        const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
+        if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
+        await settleTree(proc.pid!, 1);
+        servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
+      } catch (e) {
+        fail(t.name, "server", e);
+        await stopServer(proc);
+      }
     }
-    try {
-      if (!up) throw new Error(`${t.name} did not start listening (see bench/results/logs/${t.name}.log)`);
-      await echo(t); // warm-up (and proof that login works)
-      await echo(t);
-      // Warm-up, discarded: one pipe upload, so that the node servers' JIT has compiled the bulk
-      // path and every server has its buffers grown before round 1 counts.
-      const w = UNPINNED ? { code: 0, stderr: "" } : await run("ssh", [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])], { stdinFile: dataFile, timeoutMs: 120000 });
-      if (w.code !== 0) throw new Error(`warm-up upload: exit ${w.code}: ${w.stderr.slice(0, 200)}`);
-      await settleTree(proc.pid!, 1);
-      servers.set(t.name, { proc, root: proc.pid!, baseProcs: treePids(proc.pid!).length });
-    } catch (e) {
-      fail(t.name, "server", e);
+  };
+  /** SIGTERM, a bounded wait, then SIGKILL for the whole tree (sshd's or tcpserver's children too). */
+  const stopServer = async (proc: ChildProcess) => {
+    const tree = proc.pid ? treePids(proc.pid) : [];
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGTERM");
+      await Promise.race([new Promise((res) => proc.once("exit", res)), sleep(STOP_WAIT_MS)]);
     }
-  }
-  const live = targets.filter((t) => servers.has(t.name));
+    for (const p of tree) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+  };
+  const stopServers = async () => {
+    for (const s of servers.values()) await stopServer(s.proc);
+    servers = new Map();
+  };
   const settle = (t: Target) => settleTree(servers.get(t.name)!.root, servers.get(t.name)!.baseProcs);
-  timing.start_servers = Date.now() - t0 - timing.setup;
 
   const scpBase = [...common];
   const remote = (t: Target, p: string) => `${t.user}@127.0.0.1:${p}`;
@@ -516,7 +612,7 @@ async function inner(): Promise<void> {
     if (x.code !== 0) throw new Error(`exit ${x.code}: ${(x.stderr || x.stdout).slice(0, 200)}`);
     check();
     await settle(t);
-    return mbps(t, x.ms);
+    return x.ms;
   };
   // Extra figures a sample yields beside its own (CPU per GiB from the pipe upload).
   const samples: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
@@ -560,27 +656,29 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_mbps",
+      transfer: true,
       label: "upload MB/s, `ssh host < file` (ours: into a null UART)",
       higher: true,
       quick: true,
       limit: "chacha20-poly1305",
       sample: async (t) => {
         const s = servers.get(t.name)!;
-        const c0 = treeCpu(s.root);
+        const c0 = serverCpu(t.name, s.root);
         const cmd = [...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
         // bash's `times` gives the client's CPU (its reaped child, ssh).
         const x = await run("bash", ["-c", 'ssh "$@" </dev/stdin; rc=$?; times >&2; exit $rc', "bench", ...cmd], { stdinFile: dataFile, timeoutMs: 120000 });
         if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
         await settle(t);
         const gib = fileBytes / 2 ** 30;
-        put("cpu_s_per_gib_server", t.name, currentRound, (treeCpu(s.root) - c0) / gib);
+        put("cpu_s_per_gib_server", t.name, currentRound, (serverCpu(t.name, s.root) - c0) / gib);
         const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(x.stderr.trim());
         if (m) put("cpu_s_per_gib_client", t.name, currentRound, (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) / gib);
-        return mbps(t, x.ms);
+        return x.ms;
       },
     },
     {
       id: "upload_gcm_mbps",
+      transfer: true,
       label: "upload MB/s, `ssh host < file`, aes128-gcm@openssh.com",
       higher: true,
       quick: false,
@@ -594,11 +692,12 @@ async function inner(): Promise<void> {
         const x = await run("ssh", cmd, { stdinFile: dataFile, timeoutMs: 120000 });
         if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
         await settle(t);
-        return mbps(t, x.ms);
+        return x.ms;
       },
     },
     {
       id: "upload_scp_legacy_mbps",
+      transfer: true,
       label: "upload MB/s, `scp -O`",
       higher: true,
       quick: false,
@@ -607,6 +706,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_scp_mbps",
+      transfer: true,
       label: "upload MB/s, `scp` (SFTP)",
       higher: true,
       quick: true,
@@ -615,6 +715,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "upload_sftp_mbps",
+      transfer: true,
       label: "upload MB/s, `sftp put`",
       higher: true,
       quick: false,
@@ -627,6 +728,7 @@ async function inner(): Promise<void> {
     },
     {
       id: "download_mbps",
+      transfer: true,
       label: "download MB/s, `scp` (SFTP)",
       higher: true,
       quick: false,
@@ -645,11 +747,23 @@ async function inner(): Promise<void> {
   ];
   const rows = ROWS.filter((r) => !QUICK || r.quick);
   const limits: Record<string, (number | null)[]> = {};
-  for (const row of rows) {
-    if (!row.sample) continue;
-    const tr = Date.now();
-    for (let round = 0; round < CONFIG.rounds; round++) {
-      currentRound = round;
+  const memory: Partial<Record<PeerName, Record<string, number | null>>> = {};
+  /** The servers that took part in at least one round. */
+  const measured = new Set<PeerName>();
+  for (let round = 0; round < CONFIG.rounds; round++) {
+    currentRound = round;
+    let tr = Date.now();
+    await startServers(round);
+    timing.start_servers = (timing.start_servers ?? 0) + Date.now() - tr;
+    // The round visits the servers in an order rotated by one each round, so that no server is
+    // always first after the warm-ups or always right after the same neighbour.
+    const up = targets.filter((t) => servers.has(t.name));
+    for (const t of up) measured.add(t.name);
+    const order = [...up.slice(round % Math.max(1, up.length)), ...up.slice(0, round % Math.max(1, up.length))];
+    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}`);
+    for (const row of rows) {
+      if (!row.sample) continue;
+      tr = Date.now();
       if (row.limit) {
         try {
           ((limits[row.id] ??= [])[round] = await cipherLimit(row.limit));
@@ -658,7 +772,7 @@ async function inner(): Promise<void> {
           log(`cipher limit ${row.limit}: ${(e as Error).message}`);
         }
       }
-      for (const t of live) {
+      for (const t of order) {
         let v: number | null = null;
         if (errors[t.name]?.[row.id] === undefined) {
           try {
@@ -669,35 +783,35 @@ async function inner(): Promise<void> {
         }
         put(row.id, t.name, round, v);
       }
+      timing[row.id] = (timing[row.id] ?? 0) + Date.now() - tr;
     }
-    if (row.id === "latency_ms") for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => x !== null)) ?? 0;
-    timing[row.id] = Date.now() - tr;
-    log(`${row.id}: ${((Date.now() - tr) / 1000).toFixed(1)} s`);
-  }
-
-  // Memory per idle session, once per server (not a speed: no rounds).
-  const memory: Partial<Record<PeerName, Record<string, number | null>>> = {};
-  if (!QUICK) {
-    const tm = Date.now();
-    for (const t of live) {
-      try {
-        memory[t.name] = await idleMemory(t, servers.get(t.name)!.root, settle);
-      } catch (e) {
-        fail(t.name, "memory", e);
+    // Memory per idle session, once per server on the last round's servers (not a speed: no rounds).
+    if (!QUICK && round === CONFIG.rounds - 1) {
+      const tm = Date.now();
+      for (const t of up) {
+        try {
+          memory[t.name] = await idleMemory(t, servers.get(t.name)!.root, settle);
+        } catch (e) {
+          fail(t.name, "memory", e);
+        }
       }
+      timing.memory = Date.now() - tm;
     }
-    timing.memory = Date.now() - tm;
+    tr = Date.now();
+    await stopServers();
+    timing.stop_servers = (timing.stop_servers ?? 0) + Date.now() - tr;
   }
-  for (const t of targets) {
-    const s = servers.get(t.name);
-    if (!s) continue;
-    const tree = treePids(s.root);
-    s.proc.kill("SIGTERM");
-    await Promise.race([new Promise((res) => s.proc.once("exit", res)), sleep(3000)]);
-    for (const p of tree) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
+  for (const row of rows) if (row.sample) log(`${row.id}: ${((timing[row.id] ?? 0) / 1000).toFixed(1)} s`);
+  const live = targets.filter((t) => measured.has(t.name));
+  // Transfers into MB/s, now that every server's latency median (subtracted from each wall time) is known.
+  for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => typeof x === "number")) ?? 0;
+  const transferWallMs: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
+  for (const row of rows) {
+    if (!row.transfer) continue;
+    for (const t of live) {
+      const wall = (samples[row.id]?.[t.name] ?? []).map((v) => (typeof v === "number" ? v : null));
+      (transferWallMs[row.id] ??= {})[t.name] = wall.map((v) => round(v, 1));
+      (samples[row.id] ??= {})[t.name] = wall.map((v) => (v === null ? null : mbps(t, v)));
     }
   }
 
@@ -777,6 +891,8 @@ async function inner(): Promise<void> {
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
+      server_cpu: cgroupOk ? "cgroup v1 cpuacct.usage of the server's group (ns; everything it forks, exited or not)" : "/proc utime+stime+cutime+cstime of the live tree (10 ms ticks)",
+      servers_per_round: "all five started afresh each round (warm-up: " + WARMUP_ECHOS + " logins and one pipe upload, discarded), visited in an order rotated each round",
       file_mib: CONFIG.fileMiB,
       latency_echos_per_sample: CONFIG.latencyPerSample,
       handshakes_per_sample: CONFIG.handshakesPerSample,
@@ -788,6 +904,7 @@ async function inner(): Promise<void> {
     },
     rows: {},
     memory,
+    transfer_wall_ms: transferWallMs,
     alloc,
     errors,
   };
