@@ -1,8 +1,8 @@
 // The node host's UART backends without SSH: the simulated device (output, editing, commands,
 // line pacing, breaks, mismatched settings), the null device, the pty relay (both directions,
 // byte-exact bulk data with backpressure, termios seen by stty, relay death), the serialport backend
-// on a pty slave (both directions, baud and frame changes, unplug and return), and raw TCP
-// (both directions, reconnect).
+// on a pty slave (both directions, baud and frame changes, unplug and return, unplug before the first
+// read), and raw TCP (both directions, reconnect).
 
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ import { DEFAULT_LINE, type LineSettings, type UartListener, type UartPort } fro
 import { openUart, type HostUart } from "../hosts/node/uart/index.js";
 import { NullUart } from "../hosts/node/uart/null.js";
 import { PtyUart } from "../hosts/node/uart/pty.js";
-import { openSerial } from "../hosts/node/uart/serial.js";
+import { openSerial, SerialUart } from "../hosts/node/uart/serial.js";
 import { SIM_RX_FIFO, SimUart } from "../hosts/node/uart/sim.js";
 import { ensureTool, run, tempDir } from "./helpers/tools.js";
 
@@ -491,6 +491,33 @@ describe("serial (serialport on a pty slave)", () => {
     } finally {
       dir.cleanup();
     }
+  });
+
+  test("a device gone before serialport's first read is still reported", async () => {
+    // A read that starts after the hangup gets 0 bytes, which serialport retries forever without an
+    // event (the flake this reproduces: seen under CPU load, when the read reached the thread pool
+    // only after the relay had exited). Here the first read waits for the relay's exit on purpose.
+    const { SerialPort } = await import("serialport");
+    const pty = (await open("pty")) as PtyUart;
+    let late!: () => void;
+    const gone = new Promise<void>((r) => (late = r));
+    class LateReader extends SerialPort {
+      override _read(n: number): void {
+        void gone.then(() => super._read(n));
+      }
+    }
+    const serial = new SerialUart("uart0", pty.path, DEFAULT_LINE, log, LateReader as typeof SerialPort); // SerialPort's constructor is generic; ours is not
+    opened.push(serial);
+    await serial.start();
+    const host = new Probe(serial);
+    assert.equal(serial.isOpen, true);
+    pty.close(); // "unplugged"
+    await pty.exited;
+    late();
+    await host.until(() => host.statuses.length >= 1, "status(false)");
+    assert.equal(host.statuses[0].open, false);
+    assert.match(host.statuses[0].detail, /went away: EIO/); // only the check can see it here
+    assert.equal(serial.isOpen, false);
   });
 });
 

@@ -1,10 +1,30 @@
 // A serial device (/dev/ttyUSB0, /dev/ttyACM0, any tty) through the `serialport` package (its
 // prebuilt binaries load without install scripts). A device that disappears (USB unplugged) is
 // reported through status(false, …) and opened again every RECONNECT_INTERVAL_MS until it is back.
+//
+// serialport reports a device that went away ('close' with an error) only when its read loop is
+// waiting in poll() at the moment of the hangup. A read that starts after the hangup returns 0 bytes
+// (a hung-up tty reads as end of file), which @serialport/bindings-cpp retries at once, forever,
+// without any event: the loss would never be seen. So every SERIAL_PRESENCE_CHECK_MS an open port
+// also gets a zero-length write on its file descriptor: on a hung-up tty that fails with EIO (no
+// bytes move on a live one), and the device counts as gone.
 
+import { write as fsWrite } from "node:fs";
 import type { SerialPort } from "serialport";
 import { formatLine, type LineSettings, type UartListener } from "../../../modules/console/uart.js";
 import { checkLine, DevicePresence, sameLine, type HostUart, type UartOptions } from "./common.js";
+
+/** How often an open device is checked for having been hung up, besides serialport's 'close'. */
+export const SERIAL_PRESENCE_CHECK_MS = 1000;
+/** What a zero-length write on the device's descriptor fails with once the device is gone. */
+const GONE_CODES: readonly string[] = ["EIO", "ENXIO", "ENODEV"];
+const NO_BYTES = Buffer.alloc(0);
+
+/** serialport's descriptor of an open port (its Linux/macOS binding keeps it in `fd`), or null. */
+function descriptorOf(port: SerialPort): number | null {
+  const fd = (port.port as { fd?: unknown } | undefined)?.fd;
+  return typeof fd === "number" && fd >= 0 ? fd : null;
+}
 
 export class SerialUart implements HostUart {
   listener: UartListener | null = null;
@@ -18,6 +38,10 @@ export class SerialUart implements HostUart {
   private owesWritable = false;
   private readonly breakTimers = new Set<NodeJS.Timeout>();
   private readonly presence: DevicePresence;
+  /** Runs the presence check while a port is open. */
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** A presence check is in flight (at most one at a time). */
+  private checking = false;
 
   constructor(
     readonly name: string,
@@ -94,7 +118,7 @@ export class SerialUart implements HostUart {
     // Frame format: close and open again with the new settings.
     this.log(`${this.name}: reopening ${this.path} as ${formatLine(settings)}`);
     this.reopening = true;
-    this.port = null;
+    this.detach();
     port.close(() => {
       this.reopening = false;
       if (!this.closed) this.attempt();
@@ -107,8 +131,7 @@ export class SerialUart implements HostUart {
     this.listener = null;
     for (const t of this.breakTimers) clearTimeout(t);
     this.breakTimers.clear();
-    const port = this.port;
-    this.port = null;
+    const port = this.detach();
     if (port?.isOpen) port.close(() => {});
     this.presence.close();
   }
@@ -137,6 +160,8 @@ export class SerialUart implements HostUart {
       }
       this.port = port;
       this.blocked = false;
+      this.checkTimer = setInterval(() => this.check(port), SERIAL_PRESENCE_CHECK_MS);
+      this.checkTimer.unref();
       port.on("data", (d: Buffer) => this.listener?.data(d));
       port.on("drain", () => {
         if (this.port !== port) return;
@@ -145,10 +170,40 @@ export class SerialUart implements HostUart {
       });
       port.on("close", (e: Error | null) => {
         if (this.port !== port || this.closed) return; // closed on purpose
-        this.port = null;
-        this.absent(`${this.path} went away${e ? `: ${e.message}` : ""}`);
+        this.lost(port, `${this.path} went away${e ? `: ${e.message}` : ""}`);
       });
       this.present(`${this.path} open at ${formatLine(this.current)}`);
+    });
+  }
+
+  /** Forgets the current port (and stops checking it); returns it. */
+  private detach(): SerialPort | null {
+    const port = this.port;
+    this.port = null;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.checkTimer = null;
+    return port;
+  }
+
+  /** The device behind `port` is gone: report it and close the port (which ends serialport's reads). */
+  private lost(port: SerialPort, detail: string): void {
+    if (this.port !== port || this.closed) return;
+    this.detach();
+    if (port.isOpen) port.close(() => {});
+    this.absent(detail);
+  }
+
+  /** The second signal of a lost device: a zero-length write fails on a hung-up tty. */
+  private check(port: SerialPort): void {
+    if (this.port !== port || this.checking) return;
+    const fd = descriptorOf(port);
+    if (fd === null) return;
+    this.checking = true;
+    // Moves no bytes, so it cannot disturb serialport's own writes (even if the descriptor were
+    // closed and reused meanwhile); EAGAIN (a write in progress) and the like mean "not known".
+    fsWrite(fd, NO_BYTES, 0, 0, null, (err) => {
+      this.checking = false;
+      if (err?.code && GONE_CODES.includes(err.code)) this.lost(port, `${this.path} went away: ${err.message}`);
     });
   }
 
