@@ -328,15 +328,55 @@ static napi_value chachapoly_dispose(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------------------------------ */
 /* AES-GCM for aes*-gcm@openssh.com: AAD = the 4 length bytes, then the body, then the tag. */
 
+/* Both AES objects (AesGcm, AesCtr) are one OpenSSL cipher context set up with the key once. */
 typedef struct {
   EVP_CIPHER_CTX *ctx;
-} aesgcm;
+} aeskey;
 
-static void aesgcm_finalize(napi_env env, void *data, void *hint) {
+static void aeskey_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  EVP_CIPHER_CTX_free(((aesgcm *)data)->ctx);
+  EVP_CIPHER_CTX_free(((aeskey *)data)->ctx);
   free(data);
+}
+
+/** Makes the context for `cipher` with `key` (and `iv`, or NULL) and wraps it in `thisv`. */
+static napi_value aeskey_wrap(napi_env env, napi_value thisv, const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                              const char *failure) {
+  aeskey *k = calloc(1, sizeof *k);
+  if (k == NULL) {
+    throw_error(env, "out of memory");
+    return NULL;
+  }
+  k->ctx = EVP_CIPHER_CTX_new();
+  if (k->ctx == NULL || !EVP_CipherInit_ex(k->ctx, cipher, NULL, key, iv, 1) || napi_wrap(env, thisv, k, aeskey_finalize, NULL, NULL) != napi_ok) {
+    EVP_CIPHER_CTX_free(k->ctx);
+    free(k);
+    throw_error(env, failure);
+    return NULL;
+  }
+  return thisv;
+}
+
+/** `this` of a method with `n` arguments, or NULL (an exception pending) when disposed. */
+static aeskey *aeskey_this(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *disposed) {
+  void *self;
+  if (!get_this(env, info, n, argv, &self)) return NULL;
+  aeskey *k = self;
+  if (k->ctx == NULL) {
+    throw_error(env, disposed);
+    return NULL;
+  }
+  return k;
+}
+
+static napi_value aeskey_dispose(napi_env env, napi_callback_info info) {
+  void *self;
+  if (!get_this(env, info, 0, NULL, &self)) return NULL;
+  aeskey *k = self;
+  EVP_CIPHER_CTX_free(k->ctx);
+  k->ctx = NULL;
+  return undefined(env);
 }
 
 static napi_value aesgcm_new(napi_env env, napi_callback_info info) {
@@ -353,20 +393,7 @@ static napi_value aesgcm_new(napi_env env, napi_callback_info info) {
     throw_range(env, "aes-gcm: key must be 16 or 32 bytes");
     return NULL;
   }
-  aesgcm *g = calloc(1, sizeof *g);
-  if (g == NULL) {
-    throw_error(env, "out of memory");
-    return NULL;
-  }
-  g->ctx = EVP_CIPHER_CTX_new();
-  if (g->ctx == NULL || !EVP_CipherInit_ex(g->ctx, cipher_aes_gcm[keylen == 32], NULL, key, NULL, 1)
-      || napi_wrap(env, thisv, g, aesgcm_finalize, NULL, NULL) != napi_ok) {
-    EVP_CIPHER_CTX_free(g->ctx);
-    free(g);
-    throw_error(env, "aes-gcm: OpenSSL could not set up the key");
-    return NULL;
-  }
-  return thisv;
+  return aeskey_wrap(env, thisv, cipher_aes_gcm[keylen == 32], key, NULL, "aes-gcm: OpenSSL could not set up the key");
 }
 
 /** One GCM pass over the packet: AAD, body in place; `enc` selects encryption or decryption. */
@@ -376,15 +403,10 @@ static int gcm_pass(EVP_CIPHER_CTX *ctx, const uint8_t *iv, uint8_t *p, size_t l
       && EVP_CipherUpdate(ctx, p + LENGTH_BYTES, &n, p + LENGTH_BYTES, (int)len);
 }
 
-static aesgcm *aesgcm_args(napi_env env, napi_callback_info info, uint8_t **iv, uint8_t **buf, size_t *off, size_t *len) {
+static aeskey *aesgcm_args(napi_env env, napi_callback_info info, uint8_t **iv, uint8_t **buf, size_t *off, size_t *len) {
   napi_value argv[4];
-  void *self;
-  if (!get_this(env, info, 4, argv, &self)) return NULL;
-  aesgcm *g = self;
-  if (g->ctx == NULL) {
-    throw_error(env, "aes-gcm: key disposed");
-    return NULL;
-  }
+  aeskey *g = aeskey_this(env, info, 4, argv, "aes-gcm: key disposed");
+  if (g == NULL) return NULL;
   size_t ivlen, buflen;
   if (!get_index(env, argv[2], MAX_LEN, "off out of range", off) || !get_index(env, argv[3], MAX_LEN, "len out of range", len)) return NULL;
   if (!get_bytes(env, argv[0], "aes-gcm: iv must be a Uint8Array", iv, &ivlen) || !get_bytes(env, argv[1], "buf must be a Uint8Array", buf, &buflen)) return NULL;
@@ -399,7 +421,7 @@ static aesgcm *aesgcm_args(napi_env env, napi_callback_info info, uint8_t **iv, 
 static napi_value aesgcm_seal(napi_env env, napi_callback_info info) {
   uint8_t *iv, *buf;
   size_t off, len;
-  aesgcm *g = aesgcm_args(env, info, &iv, &buf, &off, &len);
+  aeskey *g = aesgcm_args(env, info, &iv, &buf, &off, &len);
   if (g == NULL) return NULL;
   uint8_t *p = buf + off, last[AES_BLOCK_BYTES];
   int n = 0;
@@ -414,7 +436,7 @@ static napi_value aesgcm_seal(napi_env env, napi_callback_info info) {
 static napi_value aesgcm_open(napi_env env, napi_callback_info info) {
   uint8_t *iv, *buf;
   size_t off, len;
-  aesgcm *g = aesgcm_args(env, info, &iv, &buf, &off, &len);
+  aeskey *g = aesgcm_args(env, info, &iv, &buf, &off, &len);
   if (g == NULL) return NULL;
   uint8_t *p = buf + off, last[AES_BLOCK_BYTES];
   int n = 0;
@@ -433,28 +455,8 @@ static napi_value aesgcm_open(napi_env env, napi_callback_info info) {
   return boolean(env, false);
 }
 
-static napi_value aesgcm_dispose(napi_env env, napi_callback_info info) {
-  void *self;
-  if (!get_this(env, info, 0, NULL, &self)) return NULL;
-  aesgcm *g = self;
-  EVP_CIPHER_CTX_free(g->ctx);
-  g->ctx = NULL;
-  return undefined(env);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* AES-CTR: one context for the life of the key; OpenSSL keeps the counter and a partial block. */
-
-typedef struct {
-  EVP_CIPHER_CTX *ctx;
-} aesctr;
-
-static void aesctr_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  EVP_CIPHER_CTX_free(((aesctr *)data)->ctx);
-  free(data);
-}
 
 static napi_value aesctr_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -475,31 +477,13 @@ static napi_value aesctr_new(napi_env env, napi_callback_info info) {
     throw_range(env, "aes-ctr: iv must be 16 bytes");
     return NULL;
   }
-  aesctr *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    throw_error(env, "out of memory");
-    return NULL;
-  }
-  s->ctx = EVP_CIPHER_CTX_new();
-  if (s->ctx == NULL || !EVP_CipherInit_ex(s->ctx, cipher_aes_ctr[keylen / 8 - 2], NULL, key, iv, 1)
-      || napi_wrap(env, thisv, s, aesctr_finalize, NULL, NULL) != napi_ok) {
-    EVP_CIPHER_CTX_free(s->ctx);
-    free(s);
-    throw_error(env, "aes-ctr: OpenSSL could not set up the key");
-    return NULL;
-  }
-  return thisv;
+  return aeskey_wrap(env, thisv, cipher_aes_ctr[keylen / 8 - 2], key, iv, "aes-ctr: OpenSSL could not set up the key");
 }
 
 static napi_value aesctr_process(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  void *self;
-  if (!get_this(env, info, 3, argv, &self)) return NULL;
-  aesctr *s = self;
-  if (s->ctx == NULL) {
-    throw_error(env, "aes-ctr: stream disposed");
-    return NULL;
-  }
+  aeskey *s = aeskey_this(env, info, 3, argv, "aes-ctr: stream disposed");
+  if (s == NULL) return NULL;
   uint8_t *buf;
   size_t buflen, off, len;
   int n = 0;
@@ -513,15 +497,6 @@ static napi_value aesctr_process(napi_env env, napi_callback_info info) {
     throw_error(env, "aes-ctr: OpenSSL failed");
     return NULL;
   }
-  return undefined(env);
-}
-
-static napi_value aesctr_dispose(napi_env env, napi_callback_info info) {
-  void *self;
-  if (!get_this(env, info, 0, NULL, &self)) return NULL;
-  aesctr *s = self;
-  EVP_CIPHER_CTX_free(s->ctx);
-  s->ctx = NULL;
   return undefined(env);
 }
 
@@ -749,9 +724,9 @@ static napi_value init(napi_env env, napi_value exports) {
     METHOD("open", chachapoly_open), METHOD("dispose", chachapoly_dispose),
   };
   const napi_property_descriptor gcm[] = {
-    METHOD("seal", aesgcm_seal), METHOD("open", aesgcm_open), METHOD("dispose", aesgcm_dispose),
+    METHOD("seal", aesgcm_seal), METHOD("open", aesgcm_open), METHOD("dispose", aeskey_dispose),
   };
-  const napi_property_descriptor ctr[] = {METHOD("process", aesctr_process), METHOD("dispose", aesctr_dispose)};
+  const napi_property_descriptor ctr[] = {METHOD("process", aesctr_process), METHOD("dispose", aeskey_dispose)};
   const napi_property_descriptor hmac[] = {METHOD("mac", hmac_mac), METHOD("dispose", hmac_dispose)};
   napi_value fn, version;
   if (!define_class(env, exports, "ChaChaPoly", chachapoly_new, chacha, 4) || !define_class(env, exports, "AesGcm", aesgcm_new, gcm, 3)
