@@ -253,6 +253,18 @@ function connectionCosts(log: string, profiled: boolean): Cost[] {
   return out;
 }
 
+/** One upload of `file` into the store as bench.bin by `kind` (sftp's batch file goes in `dir`). */
+async function uploadFile(port: number, kind: UploadKind, file: string, key: string, dir: string): Promise<void> {
+  const opts = ["-P", String(port), ...opensshOptions(key, 30)];
+  let r;
+  if (kind === "sftp put") {
+    const batch = join(dir, "batch");
+    writeFileSync(batch, `put ${file} bench.bin\n`);
+    r = await run("sftp", ["-b", batch, ...opts, TARGET], { timeoutMs: STEP_MS });
+  } else r = await run("scp", [...(kind === "scp -O" ? ["-O"] : []), ...opts, file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
+  if (r.code !== 0) throw new Error(`${kind}: ${r.stderr}`);
+}
+
 async function sshProfile(): Promise<void> {
   ensureTool("ssh", "openssh-client");
   ensureTool("scp", "openssh-client");
@@ -268,16 +280,7 @@ async function sshProfile(): Promise<void> {
   writeFileSync(files.big, randomBytes(BIG));
   const perMiB = (BIG - SMALL) / (1 << 20);
   const results: Record<string, { plain: number; profiled: number; layers: Record<string, number>; gcRunsBig: number }> = {};
-  const upload = async (port: number, kind: UploadKind, file: string) => {
-    const opts = ["-P", String(port), ...opensshOptions(key, 30)];
-    let r;
-    if (kind === "sftp put") {
-      const batch = join(tmp.path, "batch");
-      writeFileSync(batch, `put ${file} bench.bin\n`);
-      r = await run("sftp", ["-b", batch, ...opts, TARGET], { timeoutMs: STEP_MS });
-    } else r = await run("scp", [...(kind === "scp -O" ? ["-O"] : []), ...opts, file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
-    if (r.code !== 0) throw new Error(`${kind}: ${r.stderr}`);
-  };
+  const upload = (port: number, kind: UploadKind, file: string) => uploadFile(port, kind, file, key, tmp.path);
   // The plain image first (it makes the host keys in this data directory), then the profiling one.
   const costs: Record<string, Record<UploadKind, { small: Cost[]; big: Cost[] }>> = {};
   for (const [name, elf] of [["plain", sshFirmware], ["profiled", profiling.elf]] as const) {
@@ -426,14 +429,7 @@ async function sshPc(): Promise<void> {
     const q = await bootSshServer({ listen: `127.0.0.1:${port}`, data, icount: true, timeoutMs: 10 * 60_000, qemuExtra: ["-plugin", `${plugin},out=${dump}`] });
     let sinceAccept = NaN;
     try {
-      const opts = ["-P", String(port), ...opensshOptions(key, 30)];
-      let r;
-      if (kind === "sftp put") {
-        const batch = join(tmp.path, "batch");
-        writeFileSync(batch, `put ${file} bench.bin\n`);
-        r = await run("sftp", ["-b", batch, ...opts, TARGET], { timeoutMs: STEP_MS });
-      } else r = await run("scp", [...(kind === "scp -O" ? ["-O"] : []), ...opts, file, `${TARGET}:bench.bin`], { timeoutMs: STEP_MS });
-      if (r.code !== 0) throw new Error(`${kind}: ${r.stderr}`);
+      await uploadFile(port, kind, file, key, tmp.path);
       await until(`the end of the ${kind} connection in the log`, () => connectionCosts(q.output(), false).length > 0, STEP_MS, 50);
       sinceAccept = connectionCosts(q.output(), false)[0].total;
     } finally {
