@@ -53,6 +53,12 @@ export const READDIR_BATCH_ENTRIES = 64;
 /** Largest answer we build is a full READ (13 + the read length); READDIR stays below. The answer
  * writer stops growing there (doubling would make it 64 KiB). */
 const READ_ANSWER_HEADER = 13;
+/** max-open-handles in the limits@openssh.com reply: 0, "no limit stated". OpenSSH's client (8.7+)
+ * caps its requests in flight at this value, and the store's 5 open files made a download a
+ * ping-pong of 5 READs (server and client each idle half the time, 0.68x the npm ssh2 server). The
+ * open-file limit still holds (EMFILE); requests in flight cost us nothing but window, as they are
+ * handled one at a time. */
+export const LIMITS_OPEN_HANDLES = 0;
 /** Directory handles per session (file handles are bounded by the store's open-file limit). */
 export const MAX_DIR_HANDLES = 4;
 /** Separate written ranges tracked for an upload that keeps old content; past this the old content is
@@ -977,7 +983,7 @@ export function sftpServer(ctx: SessionContext, files: Files, keysFile?: KeysFil
   const limits = (id: number) => {
     begin(FXP_EXTENDED_REPLY, id);
     // max-packet-length stays what we accept from clients that ignore the read/write lengths.
-    out.uint64(MAX_PACKET_LENGTH).uint64(pieceLength).uint64(pieceLength).uint64(store.maxOpenFiles);
+    out.uint64(MAX_PACKET_LENGTH).uint64(pieceLength).uint64(pieceLength).uint64(LIMITS_OPEN_HANDLES);
     send();
   };
 
