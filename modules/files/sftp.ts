@@ -53,7 +53,7 @@ export const READDIR_BATCH_ENTRIES = 64;
 /** Largest answer we build is a full READ (13 + the read length); READDIR stays below. The answer
  * writer stops growing there (doubling would make it 64 KiB). */
 const READ_ANSWER_HEADER = 13;
-/** max-open-handles in the limits@openssh.com reply: 0, "no limit stated". OpenSSH's client (8.7+)
+/** max-open-handles in the limits@openssh.com reply: 0, "no limit stated". OpenSSH's client (9.2 measured)
  * caps its requests in flight at this value, and the store's 5 open files made a download a
  * ping-pong of 5 READs (server and client each idle half the time, 0.68x the npm ssh2 server). The
  * open-file limit still holds (EMFILE); requests in flight cost us nothing but window, as they are
