@@ -111,6 +111,13 @@ static int get_this(napi_env env, napi_callback_info info, size_t want, napi_val
   return 1;
 }
 
+/** A constructor's `this` and its first `want` arguments; RangeError(`usage`) when they are missing. */
+static int get_ctor(napi_env env, napi_callback_info info, size_t want, napi_value *argv, napi_value *thisv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, thisv, NULL) != napi_ok || argc < want) return throw_range(env, usage);
+  return 1;
+}
+
 static napi_value undefined(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);
@@ -174,12 +181,8 @@ static void chacha_iv(uint8_t iv[CHACHA_IV_BYTES], uint32_t seq) {
 }
 
 static napi_value chachapoly_new(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], thisv;
-  if (napi_get_cb_info(env, info, &argc, argv, &thisv, NULL) != napi_ok || argc < 1) {
-    throw_range(env, "chacha20-poly1305: key must be 64 bytes");
-    return NULL;
-  }
+  if (!get_ctor(env, info, 1, argv, &thisv, "chacha20-poly1305: key must be 64 bytes")) return NULL;
   uint8_t *key;
   size_t keylen;
   if (!get_bytes(env, argv[0], "chacha20-poly1305: key must be a Uint8Array", &key, &keylen)) return NULL;
@@ -380,12 +383,8 @@ static napi_value aeskey_dispose(napi_env env, napi_callback_info info) {
 }
 
 static napi_value aesgcm_new(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], thisv;
-  if (napi_get_cb_info(env, info, &argc, argv, &thisv, NULL) != napi_ok || argc < 1) {
-    throw_range(env, "aes-gcm: key must be 16 or 32 bytes");
-    return NULL;
-  }
+  if (!get_ctor(env, info, 1, argv, &thisv, "aes-gcm: key must be 16 or 32 bytes")) return NULL;
   uint8_t *key;
   size_t keylen;
   if (!get_bytes(env, argv[0], "aes-gcm: key must be a Uint8Array", &key, &keylen)) return NULL;
@@ -459,12 +458,8 @@ static napi_value aesgcm_open(napi_env env, napi_callback_info info) {
 /* AES-CTR: one context for the life of the key; OpenSSL keeps the counter and a partial block. */
 
 static napi_value aesctr_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], thisv;
-  if (napi_get_cb_info(env, info, &argc, argv, &thisv, NULL) != napi_ok || argc < 2) {
-    throw_range(env, "aes-ctr: key and iv needed");
-    return NULL;
-  }
+  if (!get_ctor(env, info, 2, argv, &thisv, "aes-ctr: key and iv needed")) return NULL;
   uint8_t *key, *iv;
   size_t keylen, ivlen;
   if (!get_bytes(env, argv[0], "aes-ctr: key must be a Uint8Array", &key, &keylen)
@@ -529,12 +524,8 @@ static void hmac_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value hmac_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], thisv;
-  if (napi_get_cb_info(env, info, &argc, argv, &thisv, NULL) != napi_ok || argc < 2) {
-    throw_range(env, "hmac: hash and key needed");
-    return NULL;
-  }
+  if (!get_ctor(env, info, 2, argv, &thisv, "hmac: hash and key needed")) return NULL;
   char name[8] = {0};
   size_t namelen = 0;
   if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &namelen) != napi_ok
