@@ -128,7 +128,7 @@ export class GatheringHandle implements FileHandle {
     this.reserve(first, last, this.keptLength > 0 && !continuing && (keptUnit < first || keptUnit > last) ? keptUnit : -1);
     let from = 0;
     if (this.keptLength > 0) {
-      if (offset !== this.keptAt + this.keptLength) this.flush();
+      if (!continuing) this.flush();
       else {
         // Continue the kept unit; once whole it goes out.
         const take = Math.min(u - this.keptLength, n);
