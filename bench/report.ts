@@ -35,6 +35,9 @@ export interface BenchResult {
     [k: string]: unknown;
   };
   rows: Record<string, RowResult>;
+  /** Per row and server: median busy % of the server's core and the client's core during the
+   * row's transfers (handshakes: its logins), and the host's steal % (absent before 2026-12-03 evening). */
+  core_busy_pct?: Record<string, Partial<Record<PeerName, { server: number | null; client: number | null; steal: number | null }>>>;
   memory: Partial<Record<PeerName, Record<string, number | null>>>;
   /** Raw wall times (ms) of the transfer rows per server and round (absent before 2026-12-03). */
   transfer_wall_ms?: Record<string, Partial<Record<PeerName, (number | null)[]>>>;
@@ -44,12 +47,15 @@ export interface BenchResult {
 
 const fmt = (v: unknown, digits = 1) => (typeof v === "number" ? v.toLocaleString("en-US", { maximumFractionDigits: v >= 100 ? 0 : digits }) : "n/a");
 
+/** A core this busy (%) during a transfer is the side that bounds it (shown in bold). */
+export const BOUND_PCT = 90;
+
 /** The markdown table of a result (also used by bench/compare.ts). */
 export function report(r: BenchResult): string {
   const peers = PEERS.filter((p) => p !== "ours");
   const b = r.bench;
   const lines = [
-    `## esp-ssh-console bench (${b.mode}: ${b.rounds} interleaved rounds per row, ${b.file_mib} MiB files${b.commit ? `, commit ${b.commit}` : ""})`,
+    `## esp-ssh-console bench (${b.mode}: ${b.rounds} interleaved rounds per row${typeof b.visits_per_round === "number" && b.visits_per_round > 1 ? ` of ${b.visits_per_round} visits (there and back)` : ""}, ${b.file_mib} MiB files${b.commit ? `, commit ${b.commit}` : ""}${typeof b.idle_polling === "string" ? `; idle polling: ${b.idle_polling}` : ""})`,
     "",
     `Cells: median of the rounds [spread = (max - min) / median]; a spread over ${b.wide_spread_pct}% is marked WIDE. Ratios: ours/peer per round, median (min-max). limit: \`openssl speed -evp\` on one core.`,
     "",
@@ -73,6 +79,19 @@ export function report(r: BenchResult): string {
       return x.heap_kb_per_session !== null && x.heap_kb_per_session !== undefined ? `${fmt(x.heap_kb_per_session)} KB heap` : `${fmt(x.rss_kb_per_session)} KB RSS`;
     };
     lines.push(`| memory per idle session (once, not in rounds) | | ${m("ours")} | ${peers.map(m).join(" | ")} | | ${r.memory.ours?.heap_kb_per_session && r.memory.ssh2?.heap_kb_per_session ? `${(r.memory.ours.heap_kb_per_session / r.memory.ssh2.heap_kb_per_session).toFixed(2)}x` : "n/a"} | |`);
+  }
+  if (r.core_busy_pct && Object.keys(r.core_busy_pct).length) {
+    lines.push("", `What bounds each row: busy % of the server's core / the client's core during its transfers (handshakes: its logins), median of the rounds. A side near ${BOUND_PCT}% or above is the one the row measures.`, "");
+    lines.push(`| row | ${PEERS.join(" | ")} |`, `|---|${PEERS.map(() => "--:").join("|")}|`);
+    for (const [id, per] of Object.entries(r.core_busy_pct)) {
+      const c = (p: PeerName) => {
+        const x = per[p];
+        if (!x || x.server === null || x.client === null) return "n/a";
+        const mark = (v: number) => (v >= BOUND_PCT ? `**${v}**` : `${v}`);
+        return `${mark(x.server)} / ${mark(x.client)}`;
+      };
+      lines.push(`| ${r.rows[id]?.label ?? id} | ${PEERS.map(c).join(" | ")} |`);
+    }
   }
   lines.push("", "Allocation in our packet path (in-process, bytes per MiB of channel data; V8 heap + ArrayBuffer backing stores):", "");
   lines.push("| provider | upload (console -> null UART) | echo (`cat`: in + out) | in-process MB/s upload / echo |", "|---|--:|--:|--:|");

@@ -29,9 +29,15 @@ const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms
  * whatever else loads this shared machine falls on all of them alike; ratios are taken per round. */
 const ROUNDS = 7;
 /** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
+/** Visits per row and round in the full run: the second visit goes through the servers in the
+ * reverse order (A B C D E E D C B A), so that a drift in the machine's speed within the round falls
+ * on every server alike, and a server's figure for the round is the mean of its visits. This VM's
+ * speed moves by up to 1.9x within seconds (a fixed C loop on one pinned core took 56-106 ms from
+ * one second to the next), which one visit per round left in the per-round ratios. */
+const VISITS_FULL = 2;
 const CONFIG = QUICK
-  ? { rounds: ROUNDS, latencyPerSample: 5, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
-  : { rounds: ROUNDS, latencyPerSample: 9, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
+  ? { rounds: ROUNDS, visits: 1, latencyPerSample: 5, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
+  : { rounds: ROUNDS, visits: VISITS_FULL, latencyPerSample: 9, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
 /** V8 heap flags of both node servers (ours and ssh2 alike). Without them a fresh node process draws
  * its old-generation limit by V8's heap-growing heuristic and, after 8 s idle, the memory reducer
  * shrinks it again: in most fresh starts (all, after an idle pause as between the bench's rows) our
@@ -65,6 +71,16 @@ const CLIENT_CORE = "1";
  * compare noise floors in the same period. */
 const AA = argv.includes("--aa");
 const UNPINNED = argv.includes("--unpinned");
+/** Idle polling of a KVM guest's cores (the cpuidle-haltpoll driver): a core with nothing to run
+ * polls up to this long before it halts. This VM boots with 0, so every idle core halts at once and
+ * the next wakeup (a server woken by its client's packet on the other core) costs a VM exit and a
+ * host reschedule: a cross-core pipe ping-pong took 62-70 us per round trip with 0 against 6-7 us
+ * with 200 us of polling, and that wakeup cost, varying with the host's load, was most of the
+ * spread of the window- and request-bound rows. The run sets it (the kernel's own default for the
+ * driver, 200 us) and puts the old value back when it ends; --no-haltpoll leaves it alone. */
+const HALT_POLL_PATH = "/sys/module/haltpoll/parameters/guest_halt_poll_ns";
+const HALT_POLL_NS = 200_000;
+const NO_HALTPOLL = argv.includes("--no-haltpoll");
 const COMPARE = argv.includes("--compare") ? argv[argv.indexOf("--compare") + 1] : undefined;
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -93,6 +109,7 @@ async function outer(): Promise<void> {
   const homeBase = `/run/essh-bench-${id}`;
   const user = `esshb${id}`.slice(0, 31);
   const createdSshdDir = !existsSync("/run/sshd");
+  const haltPollBefore = !NO_HALTPOLL && existsSync(HALT_POLL_PATH) ? readFileSync(HALT_POLL_PATH, "utf8").trim() : null;
   let child: ChildProcess | null = null;
   let cleaned = false;
   const cleanup = () => {
@@ -112,6 +129,13 @@ async function outer(): Promise<void> {
     rmSync(homeBase, { recursive: true, force: true });
     if (cgroup) removeCgroups(cgroup);
     if (createdSshdDir) rmSync("/run/sshd", { recursive: true, force: true });
+    if (haltPollBefore !== null) {
+      try {
+        writeFileSync(HALT_POLL_PATH, haltPollBefore);
+      } catch (e) {
+        log(`could not put ${HALT_POLL_PATH} back to ${haltPollBefore}: ${(e as Error).message}`);
+      }
+    }
   };
   const onSignal = (sig: NodeJS.Signals) => {
     log(`${sig}: cleaning up`);
@@ -121,6 +145,13 @@ async function outer(): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    let haltPoll = "not a haltpoll guest";
+    if (NO_HALTPOLL) haltPoll = "left alone (--no-haltpoll)";
+    else if (haltPollBefore !== null) {
+      writeFileSync(HALT_POLL_PATH, String(HALT_POLL_NS));
+      haltPoll = `guest_halt_poll_ns ${readFileSync(HALT_POLL_PATH, "utf8").trim()} for the run (was ${haltPollBefore})`;
+      log(`idle polling: ${haltPoll}`);
+    }
     // Dirs: data on tmpfs; the peers' home outside world-writable dirs (tinysshd checks the chain).
     mkdirSync(work, { mode: 0o755 });
     chmodSync(work, 0o755);
@@ -151,7 +182,7 @@ async function outer(): Promise<void> {
     child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", fileURLToPath(import.meta.url), "--inner", ...(QUICK ? ["--quick"] : []), ...(AA ? ["--aa"] : []), ...(UNPINNED ? ["--unpinned"] : [])], {
       stdio: "inherit",
       cwd: ROOT_DIR,
-      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid), BENCH_CGROUP: cgroup },
+      env: { ...process.env, BENCH_WORK: work, BENCH_HOME: home, BENCH_USER: user, BENCH_UID: String(uid), BENCH_GID: String(gid), BENCH_CGROUP: cgroup, BENCH_HALTPOLL: haltPoll },
     });
     const timer = setTimeout(() => {
       log(`inner run exceeded ${limitMs / 1000} s: stopping it`);
@@ -249,10 +280,40 @@ interface Run {
   ms: number;
 }
 
+/** Busy and total ticks (USER_HZ) of each core from /proc/stat: busy is user + nice + system + irq +
+ * softirq, total adds idle, iowait and steal (time the host gave to others). */
+type CoreTicks = { busy: number; steal: number; total: number }[];
+function coreTicks(): CoreTicks {
+  const out: CoreTicks = [];
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].trim().split(/\s+/).map(Number);
+    out[Number(m[1])] = { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  }
+  return out;
+}
+/** Busy % of the server core and the client core, and the host's steal % of both, between two readings. */
+function coreBusy(a: CoreTicks, b: CoreTicks): { server: number; client: number; steal: number } | null {
+  const pct = (core: string, f: "busy" | "steal") => {
+    const i = Number(core);
+    const dt = (b[i]?.total ?? 0) - (a[i]?.total ?? 0);
+    return dt > 0 ? ((b[i][f] - a[i][f]) / dt) * 100 : null;
+  };
+  const server = pct(SERVER_CORE, "busy");
+  const client = pct(CLIENT_CORE, "busy");
+  const s0 = pct(SERVER_CORE, "steal");
+  const s1 = pct(CLIENT_CORE, "steal");
+  return server === null || client === null || s0 === null || s1 === null ? null : { server, client, steal: (s0 + s1) / 2 };
+}
+/** The cores' busy % over the last command run() ran (the transfer of a transfer row). */
+let lastRunBusy: ReturnType<typeof coreBusy> = null;
+
 /** Runs a command with a hard timeout; stdin from a file (path) or closed. */
 function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const fd = opts.stdinFile ? openSync(opts.stdinFile, "r") : null;
+    const ticks0 = coreTicks();
     const t0 = performance.now();
     const c = track(spawn(UNPINNED ? cmd : "taskset", UNPINNED ? args : ["-c", CLIENT_CORE, cmd, ...args], { stdio: [fd ?? "ignore", "pipe", "pipe"] }));
     if (fd !== null) closeSync(fd);
@@ -270,7 +331,9 @@ function run(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?
     });
     c.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout: out, stderr: err, ms: performance.now() - t0 });
+      const ms = performance.now() - t0;
+      lastRunBusy = coreBusy(ticks0, coreTicks());
+      resolve({ code, stdout: out, stderr: err, ms });
     });
   });
 }
@@ -614,12 +677,22 @@ async function inner(): Promise<void> {
     await settle(t);
     return x.ms;
   };
-  // Extra figures a sample yields beside its own (CPU per GiB from the pipe upload).
-  const samples: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
+  /** Every visit's figure, per row, server and round; a round's sample is the mean of its visits. */
+  const visitSamples: Record<string, Partial<Record<PeerName, (number | null)[][]>>> = {};
   const put = (row: string, p: PeerName, round: number, v: number | null) => {
-    ((samples[row] ??= {})[p] ??= [])[round] = v;
+    (((visitSamples[row] ??= {})[p] ??= [])[round] ??= []).push(v);
+  };
+  const meanOf = (xs: (number | null)[] | undefined) => {
+    const ok = (xs ?? []).filter((x): x is number => typeof x === "number");
+    return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
   };
   let currentRound = 0;
+  /** Per row, server and round: how busy the server's core and the client's core were during the
+   * sample's transfer (handshakes: its logins), to tell which side bounds the row. */
+  const busy: Record<string, Partial<Record<PeerName, ReturnType<typeof coreBusy>[]>>> = {};
+  const putBusy = (row: string, p: PeerName, round: number, v: ReturnType<typeof coreBusy>) => {
+    if (v) ((busy[row] ??= {})[p] ??= []).push(v);
+  };
 
   const ROWS: RowDef[] = [
     {
@@ -640,6 +713,9 @@ async function inner(): Promise<void> {
       quick: false,
       sample: async (t) => {
         let next = 0;
+        const s = servers.get(t.name)!;
+        const c0 = serverCpu(t.name, s.root);
+        const k0 = coreTicks();
         const begin = performance.now();
         await Promise.all(
           Array.from({ length: CONFIG.parallel }, async () => {
@@ -650,7 +726,9 @@ async function inner(): Promise<void> {
           }),
         );
         const v = (CONFIG.handshakesPerSample * 1000) / (performance.now() - begin);
+        putBusy("handshakes_per_s", t.name, currentRound, coreBusy(k0, coreTicks()));
         await settle(t);
+        put("cpu_ms_per_login_server", t.name, currentRound, ((serverCpu(t.name, s.root) - c0) * 1000) / CONFIG.handshakesPerSample);
         return v;
       },
     },
@@ -742,6 +820,7 @@ async function inner(): Promise<void> {
         });
       },
     },
+    { id: "cpu_ms_per_login_server", label: "server CPU ms per login (handshakes row)", higher: false, quick: false },
     { id: "cpu_s_per_gib_server", label: "server CPU s/GiB (pipe upload)", higher: false, quick: true },
     { id: "cpu_s_per_gib_client", label: "client CPU s/GiB (pipe upload)", higher: false, quick: true },
   ];
@@ -760,29 +839,35 @@ async function inner(): Promise<void> {
     const up = targets.filter((t) => servers.has(t.name));
     for (const t of up) measured.add(t.name);
     const order = [...up.slice(round % Math.max(1, up.length)), ...up.slice(0, round % Math.max(1, up.length))];
-    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}`);
+    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}${CONFIG.visits > 1 ? " and back" : ""}`);
     for (const row of rows) {
       if (!row.sample) continue;
       tr = Date.now();
-      if (row.limit) {
-        try {
-          ((limits[row.id] ??= [])[round] = await cipherLimit(row.limit));
-        } catch (e) {
-          (limits[row.id] ??= [])[round] = null;
-          log(`cipher limit ${row.limit}: ${(e as Error).message}`);
-        }
-      }
-      for (const t of order) {
-        let v: number | null = null;
-        if (errors[t.name]?.[row.id] === undefined) {
+      const limitVisits: (number | null)[] = [];
+      for (let visit = 0; visit < CONFIG.visits; visit++) {
+        if (row.limit) {
           try {
-            v = await row.sample(t);
+            limitVisits.push(await cipherLimit(row.limit));
           } catch (e) {
-            fail(t.name, row.id, e);
+            limitVisits.push(null);
+            log(`cipher limit ${row.limit}: ${(e as Error).message}`);
           }
         }
-        put(row.id, t.name, round, v);
+        for (const t of visit % 2 ? [...order].reverse() : order) {
+          let v: number | null = null;
+          if (errors[t.name]?.[row.id] === undefined) {
+            try {
+              lastRunBusy = null;
+              v = await row.sample(t);
+              if (row.transfer) putBusy(row.id, t.name, round, lastRunBusy);
+            } catch (e) {
+              fail(t.name, row.id, e);
+            }
+          }
+          put(row.id, t.name, round, v);
+        }
       }
+      if (row.limit) (limits[row.id] ??= [])[round] = meanOf(limitVisits);
       timing[row.id] = (timing[row.id] ?? 0) + Date.now() - tr;
     }
     // Memory per idle session, once per server on the last round's servers (not a speed: no rounds).
@@ -802,6 +887,8 @@ async function inner(): Promise<void> {
     timing.stop_servers = (timing.stop_servers ?? 0) + Date.now() - tr;
   }
   for (const row of rows) if (row.sample) log(`${row.id}: ${((timing[row.id] ?? 0) / 1000).toFixed(1)} s`);
+  const samples: Record<string, Partial<Record<PeerName, (number | null)[]>>> = {};
+  for (const [row, per] of Object.entries(visitSamples)) for (const [p, rs] of Object.entries(per)) (samples[row] ??= {})[p as PeerName] = Array.from({ length: CONFIG.rounds }, (_, i) => meanOf(rs?.[i]));
   const live = targets.filter((t) => measured.has(t.name));
   // Transfers into MB/s, now that every server's latency median (subtracted from each wall time) is known.
   for (const t of live) setupMs[t.name] = median((samples.latency_ms?.[t.name] ?? []).filter((x): x is number => typeof x === "number")) ?? 0;
@@ -891,7 +978,9 @@ async function inner(): Promise<void> {
       date: new Date().toISOString(),
       commit: gitCommit(),
       rounds: CONFIG.rounds,
+      visits_per_round: CONFIG.visits,
       server_cpu: cgroupOk ? "cgroup v1 cpuacct.usage of the server's group (ns; everything it forks, exited or not)" : "/proc utime+stime+cutime+cstime of the live tree (10 ms ticks)",
+      idle_polling: process.env.BENCH_HALTPOLL ?? "unknown",
       servers_per_round: "all five started afresh each round (warm-up: " + WARMUP_ECHOS + " logins and one pipe upload, discarded), visited in an order rotated each round",
       file_mib: CONFIG.fileMiB,
       latency_echos_per_sample: CONFIG.latencyPerSample,
@@ -903,6 +992,7 @@ async function inner(): Promise<void> {
       seconds: {},
     },
     rows: {},
+    core_busy_pct: {},
     memory,
     transfer_wall_ms: transferWallMs,
     alloc,
@@ -930,6 +1020,14 @@ async function inner(): Promise<void> {
       r.ratio_limit = ratioOf(l);
     }
     out.rows[row.id] = r;
+  }
+  for (const [id, per] of Object.entries(busy)) {
+    const row: NonNullable<BenchResult["core_busy_pct"]>[string] = {};
+    for (const [p, xs] of Object.entries(per) as [PeerName, ReturnType<typeof coreBusy>[]][]) {
+      const ok = xs.filter((x): x is NonNullable<typeof x> => !!x);
+      row[p] = { server: round(median(ok.map((x) => x.server)), 0), client: round(median(ok.map((x) => x.client)), 0), steal: round(median(ok.map((x) => x.steal)), 1) };
+    }
+    out.core_busy_pct![id] = row;
   }
   for (const [k, v] of Object.entries(timing)) out.bench.seconds[k] = round(v / 1000, 1)!;
   mkdirSync(RESULTS_DIR, { recursive: true });
