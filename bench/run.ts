@@ -29,12 +29,14 @@ const SUITE = ["-o", "KexAlgorithms=curve25519-sha256", "-o", "HostKeyAlgorithms
  * whatever else loads this shared machine falls on all of them alike; ratios are taken per round. */
 const ROUNDS = 7;
 /** The quick run keeps its time by fewer rows and smaller files, never fewer rounds. */
-/** Visits per row and round in the full run: the second visit goes through the servers in the
- * reverse order (A B C D E E D C B A), so that a drift in the machine's speed within the round falls
- * on every server alike, and a server's figure for the round is the mean of its visits. This VM's
+/** Visits per row and round in the full run: every second visit goes through the servers in the
+ * reverse order (A B C D E E D C B A A B C D E E D C B A), so that a drift in the machine's speed
+ * within the round falls on every server alike, and a server's figure for the round is the mean of
+ * its visits. (Two visits, 2026-12-03 evening: 8 of 48 ratios differed by more than 10% between two
+ * runs, the largest by 17.7%; 4 is the next try.) This VM's
  * speed moves by up to 1.9x within seconds (a fixed C loop on one pinned core took 56-106 ms from
  * one second to the next), which one visit per round left in the per-round ratios. */
-const VISITS_FULL = 2;
+const VISITS_FULL = 4;
 const CONFIG = QUICK
   ? { rounds: ROUNDS, visits: 1, latencyPerSample: 5, handshakesPerSample: 8, parallel: 4, fileMiB: 32, idleSessions: 20, allocMiB: 16 }
   : { rounds: ROUNDS, visits: VISITS_FULL, latencyPerSample: 9, handshakesPerSample: 16, parallel: 4, fileMiB: 128, idleSessions: 20, allocMiB: 64 };
@@ -839,7 +841,7 @@ async function inner(): Promise<void> {
     const up = targets.filter((t) => servers.has(t.name));
     for (const t of up) measured.add(t.name);
     const order = [...up.slice(round % Math.max(1, up.length)), ...up.slice(0, round % Math.max(1, up.length))];
-    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}${CONFIG.visits > 1 ? " and back" : ""}`);
+    log(`round ${round + 1}/${CONFIG.rounds}: ${order.map((t) => t.name).join(", ")}${CONFIG.visits > 1 ? ` and back (${CONFIG.visits} visits)` : ""}`);
     for (const row of rows) {
       if (!row.sample) continue;
       tr = Date.now();
