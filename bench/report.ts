@@ -124,6 +124,19 @@ export function report(r: BenchResult): string {
   return lines.join("\n");
 }
 
+/** A run whose median steal (the host running others on our cores) is above this is flagged by
+ * compareRuns. Quiet runs here had 0.5-1%; a run at 2.6% (2026-12-03, 16:22 UTC) disagreed with the
+ * quiet run before it on 14 of 48 ratios, dropbear's and tinysshd's by up to 54%. */
+export const BUSY_HOST_STEAL_PCT = 2;
+
+/** Median steal % over every row and server of a run's busy table (null before the table existed). */
+export function hostSteal(r: BenchResult): number | null {
+  const xs = Object.values(r.core_busy_pct ?? {}).flatMap((per) => Object.values(per).map((x) => x?.steal)).filter((x): x is number => typeof x === "number");
+  if (xs.length === 0) return null;
+  const s = xs.sort((p, q) => p - q);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** Two runs agree when every ratio's median differs by at most this much (% of the first). */
 export const AGREE_PCT = 10;
 
@@ -153,6 +166,11 @@ export function compareRuns(a: BenchResult, b: BenchResult): string {
     if (!rb) continue;
     for (const p of PEERS) if (p !== "ours") line(id, `ours/${p}`, ra.ratio[p], rb.ratio[p]);
     if (ra.ratio_limit !== undefined) line(id, "ours/limit", ra.ratio_limit, rb.ratio_limit);
+  }
+  const sa = hostSteal(a);
+  const sb = hostSteal(b);
+  if (sa !== null && sb !== null) {
+    lines.push("", `host steal during the transfers (median over rows and servers): A ${sa.toFixed(1)}%, B ${sb.toFixed(1)}%${Math.max(sa, sb) > BUSY_HOST_STEAL_PCT ? ` - above ${BUSY_HOST_STEAL_PCT}%: the host was busy, the round-trip-bound peers (dropbear, tinysshd) slow down most and the runs are not comparable` : ""}`);
   }
   lines.push("", `agreement with previous run: ${disagree} ratios differ by >${AGREE_PCT}% (of ${compared} compared; largest difference ${worst.toFixed(1)}%)`);
   return lines.join("\n");
