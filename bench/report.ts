@@ -92,6 +92,8 @@ export function report(r: BenchResult): string {
       };
       lines.push(`| ${r.rows[id]?.label ?? id} | ${PEERS.map(c).join(" | ")} |`);
     }
+    const steal = hostSteal(r);
+    if (steal !== null) lines.push("", `Host steal during the transfers (median): ${steal.toFixed(1)}%${steal > BUSY_HOST_STEAL_PCT ? ` - above ${BUSY_HOST_STEAL_PCT}%: the host was busy; do not compare this run, run it again` : ""}.`);
   }
   lines.push("", "Allocation in our packet path (in-process, bytes per MiB of channel data; V8 heap + ArrayBuffer backing stores):", "");
   lines.push("| provider | upload (console -> null UART) | echo (`cat`: in + out) | in-process MB/s upload / echo |", "|---|--:|--:|--:|");
