@@ -134,8 +134,13 @@ export const BUSY_HOST_STEAL_PCT = 2;
 /** Median steal % over every row and server of a run's busy table (null before the table existed). */
 export function hostSteal(r: BenchResult): number | null {
   const xs = Object.values(r.core_busy_pct ?? {}).flatMap((per) => Object.values(per).map((x) => x?.steal)).filter((x): x is number => typeof x === "number");
+  return median(xs);
+}
+
+/** Median of a list (null when empty); bench/run.ts summarises its rounds with it too. */
+export function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
-  const s = xs.sort((p, q) => p - q);
+  const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 

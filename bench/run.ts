@@ -15,7 +15,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { opensshOptions } from "../test/helpers/tools.js";
-import { PEERS, compareRuns, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
+import { PEERS, compareRuns, median, report, type BenchResult, type LimitCipher, type PeerName, type RowResult } from "./report.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT_DIR = dirname(BENCH_DIR);
@@ -87,11 +87,6 @@ const COMPARE = argv.includes("--compare") ? argv[argv.indexOf("--compare") + 1]
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 // ---------------------------------------------------------------------------------------------
