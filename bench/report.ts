@@ -41,6 +41,13 @@ export interface BenchResult {
   memory: Partial<Record<PeerName, Record<string, number | null>>>;
   /** Raw wall times (ms) of the transfer rows per server and round (absent before 2026-12-03). */
   transfer_wall_ms?: Record<string, Partial<Record<PeerName, (number | null)[]>>>;
+  /** Every visit's figure per row, server and round (transfers in MB/s), and the host's steal % over
+   * each transfer visit (absent before 2026-12-03 night). */
+  visit_samples?: Record<string, Partial<Record<PeerName, (number | null)[][]>>>;
+  visit_steal_pct?: Record<string, Partial<Record<PeerName, (number | null)[][]>>>;
+  /** Per row and server (or "limit"): samples measured again for the host's steal, samples kept
+   * above the threshold after the last try, and samples in all (absent before 2026-12-03 night). */
+  steal_retries?: Record<string, Record<string, { retried: number; kept_over: number; samples: number }>>;
   alloc: Record<string, unknown>;
   errors: Partial<Record<PeerName, Record<string, string>>>;
 }
@@ -95,6 +102,8 @@ export function report(r: BenchResult): string {
     const steal = hostSteal(r);
     if (steal !== null) lines.push("", `Host steal during the transfers (median): ${steal.toFixed(1)}%${steal > BUSY_HOST_STEAL_PCT ? ` - above ${BUSY_HOST_STEAL_PCT}%: the host was busy; do not compare this run, run it again` : ""}.`);
   }
+  const retries = stealRetries(r);
+  if (retries) lines.push("", retries);
   lines.push("", "Allocation in our packet path (in-process, bytes per MiB of channel data; V8 heap + ArrayBuffer backing stores):", "");
   lines.push("| provider | upload (console -> null UART) | echo (`cat`: in + out) | in-process MB/s upload / echo |", "|---|--:|--:|--:|");
   for (const p of ["node", "noble"]) {
@@ -135,6 +144,24 @@ export const BUSY_HOST_STEAL_PCT = 2;
 export function hostSteal(r: BenchResult): number | null {
   const xs = Object.values(r.core_busy_pct ?? {}).flatMap((per) => Object.values(per).map((x) => x?.steal)).filter((x): x is number => typeof x === "number");
   return median(xs);
+}
+
+/** One line on the samples the run measured again because the host stole more than its threshold
+ * of the cores' time during them (null before the run had the rule). */
+export function stealRetries(r: BenchResult): string | null {
+  if (!r.steal_retries) return null;
+  const per: Record<string, { retried: number; kept_over: number; samples: number }> = {};
+  for (const byWho of Object.values(r.steal_retries))
+    for (const [who, c] of Object.entries(byWho)) {
+      const x = (per[who] ??= { retried: 0, kept_over: 0, samples: 0 });
+      x.retried += c.retried;
+      x.kept_over += c.kept_over;
+      x.samples += c.samples;
+    }
+  const all = Object.values(per).reduce((a, c) => ({ retried: a.retried + c.retried, kept_over: a.kept_over + c.kept_over, samples: a.samples + c.samples }), { retried: 0, kept_over: 0, samples: 0 });
+  const who = Object.entries(per).map(([k, c]) => `${k} ${c.retried}/${c.samples}`).join(", ");
+  const pct = typeof r.bench.steal_retry_pct === "number" ? `${r.bench.steal_retry_pct}%` : "the threshold";
+  return `Measured again for host steal above ${pct}: ${all.retried} tries over ${all.samples} samples (${who}); ${all.kept_over} samples kept above it after the last try.`;
 }
 
 /** Median of a list (null when empty); bench/run.ts summarises its rounds with it too. */
@@ -178,6 +205,10 @@ export function compareRuns(a: BenchResult, b: BenchResult): string {
   const sb = hostSteal(b);
   if (sa !== null && sb !== null) {
     lines.push("", `host steal during the transfers (median over rows and servers): A ${sa.toFixed(1)}%, B ${sb.toFixed(1)}%${Math.max(sa, sb) > BUSY_HOST_STEAL_PCT ? ` - above ${BUSY_HOST_STEAL_PCT}%: the host was busy, the round-trip-bound peers (dropbear, tinysshd) slow down most and the runs are not comparable` : ""}`);
+  }
+  for (const [k, x] of [["A", a], ["B", b]] as const) {
+    const t = stealRetries(x);
+    if (t) lines.push("", `${k}: ${t}`);
   }
   lines.push("", `agreement with previous run: ${disagree} ratios differ by >${AGREE_PCT}% (of ${compared} compared; largest difference ${worst.toFixed(1)}%)`);
   return lines.join("\n");
