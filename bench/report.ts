@@ -10,6 +10,9 @@ export interface Ratio {
   min: number;
   max: number;
   rounds: number;
+  /** Visits whose ratio the median is of (absent before 2026-12-03 night: the median was of the
+   * rounds' ratios, each round's figures the mean of its visits). */
+  visits?: number;
 }
 
 export interface RowResult {
@@ -64,7 +67,7 @@ export function report(r: BenchResult): string {
   const lines = [
     `## esp-ssh-console bench (${b.mode}: ${b.rounds} interleaved rounds per row${typeof b.visits_per_round === "number" && b.visits_per_round > 1 ? ` of ${b.visits_per_round} visits (there and back)` : ""}, ${b.file_mib} MiB files${b.commit ? `, commit ${b.commit}` : ""}${typeof b.idle_polling === "string" ? `; idle polling: ${b.idle_polling}` : ""})`,
     "",
-    `Cells: median of the rounds [spread = (max - min) / median]; a spread over ${b.wide_spread_pct}% is marked WIDE. Ratios: ours/peer per round, median (min-max). limit: \`openssl speed -evp\` on one core.`,
+    `Cells: median of the rounds [spread = (max - min) / median]; a spread over ${b.wide_spread_pct}% is marked WIDE. Ratios: ours/peer of every visit (the two in the same pass), median over all visits (min-max of the rounds' medians). limit: \`openssl speed -evp\` on one core.`,
     "",
     `| measure | limit | ours | ${peers.join(" | ")} | ours/openssh | ours/ssh2 | ours/limit |`,
     `|---|--:|--:|${peers.map(() => "--:").join("|")}|--:|--:|--:|`,
