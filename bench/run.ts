@@ -77,6 +77,12 @@ const WIDE_SPREAD_PCT = 15;
  * one partial run, 5 rounds of 2 visits, its pipe upload gave 127 MB/s and sftp put 84 (spread 90%)
  * with its core 64-68% busy; with 2 MiB 218 (spread 7%) and 171, its core 95% busy. */
 const DROPBEAR_WINDOW = 2 * 1024 * 1024;
+/** The AES-GCM pipe upload sends a file this many times the others' (512 MiB in the full run): at
+ * 128 MiB our server and ssh2 finished it in 0.11-0.26 s, so a few ms of scheduling and the login
+ * subtracted from it (~23 ms) were 10-20% of a sample; its visits ranged 522-1,217 MB/s for ours in
+ * one run, and ours/openssh was the one ratio of 48 to differ by more than 10% between two full runs
+ * (2026-12-03 night, 12.1%; in the pair before, 12.3%). */
+const GCM_FILE_FACTOR = 4;
 /** A sample (one server's transfer, its latency echos or its logins; one limit measurement) over
  * which the host stole more than STEAL_RETRY_PCT of the two cores' time is measured again, up to
  * STEAL_RETRIES more times, and the attempt with the least steal is kept (for every server alike;
@@ -284,6 +290,8 @@ interface RowDef {
   higher: boolean;
   /** In the quick run too. */
   quick: boolean;
+  /** Bytes a transfer of this row moves (default: the file's). */
+  bytes?: number;
   /** The cipher whose single-core limit this row is read against. */
   limit?: LimitCipher;
   /** Its sample is a transfer's wall time (ms), made into MB/s after all rounds (mbps). */
@@ -480,6 +488,15 @@ async function inner(): Promise<void> {
     closeSync(fd);
     chmodSync(dataFile, 0o644);
   }
+  // The AES-GCM row's file: GCM_FILE_FACTOR times the others' (see the constant).
+  const gcmBytes = fileBytes * GCM_FILE_FACTOR;
+  const gcmFile = join(work, "data-gcm.bin");
+  if (ONLY_ROWS ? ONLY_ROWS.includes("upload_gcm_mbps") : !QUICK) {
+    const fd = openSync(gcmFile, "w", 0o644);
+    const chunk = Buffer.alloc(1 << 20);
+    for (let i = 0; i < CONFIG.fileMiB * GCM_FILE_FACTOR; i++) writeSync(fd, randomFillSync(chunk));
+    closeSync(fd);
+  }
   const oursData = join(work, "ours-data");
   mkdirSync(oursData);
   copyFileSync(key + ".pub", join(oursData, "authorized_keys"));
@@ -629,7 +646,7 @@ async function inner(): Promise<void> {
   /** MB/s of one transfer: the client command's wall time minus this server's connect+auth+command
    * median (the latency row), so that the figure is the transfer's, not the handshake's. */
   const setupMs: Partial<Record<PeerName, number>> = {};
-  const mbps = (t: Target, ms: number) => fileBytes / 1e6 / ((ms - Math.min(setupMs[t.name] ?? 0, ms / 2)) / 1000);
+  const mbps = (t: Target, ms: number, bytes = fileBytes) => bytes / 1e6 / ((ms - Math.min(setupMs[t.name] ?? 0, ms / 2)) / 1000);
 
   // Every round starts all five servers afresh (and stops them at its end), so that whatever a fresh
   // process happens to get (JIT tiering, GC heap sizing, memory layout, host-key loading) varies from
@@ -825,7 +842,8 @@ async function inner(): Promise<void> {
     {
       id: "upload_gcm_mbps",
       transfer: true,
-      label: "upload MB/s, `ssh host < file`, aes128-gcm@openssh.com",
+      bytes: gcmBytes,
+      label: `upload MB/s, \`ssh host < file\` (${GCM_FILE_FACTOR}x the file), aes128-gcm@openssh.com`,
       higher: true,
       quick: false,
       limit: "aes-128-gcm",
@@ -835,7 +853,7 @@ async function inner(): Promise<void> {
         // 255 with "no matching cipher found").
         if (t.name === "tinysshd" || t.name === "dropbear") return null;
         const cmd = ["-o", "Ciphers=aes128-gcm@openssh.com", ...sshArgs(t), ...(t.pipeCommand === null ? [] : [t.pipeCommand])];
-        const x = await run("ssh", cmd, { stdinFile: dataFile, timeoutMs: 120000 });
+        const x = await run("ssh", cmd, { stdinFile: gcmFile, timeoutMs: 120000 });
         if (x.code !== 0) throw new Error(`exit ${x.code}: ${x.stderr.slice(0, 200)}`);
         await settle(t);
         return x.ms;
@@ -971,14 +989,14 @@ async function inner(): Promise<void> {
   for (const row of rows)
     for (const t of live) {
       const rs = visitSamples[row.id]?.[t.name];
-      if (rs) (visitsOut[row.id] ??= {})[t.name] = rs.map((vs) => (vs ?? []).map((v) => (v === null ? null : round(row.transfer ? mbps(t, v) : v, 3))));
+      if (rs) (visitsOut[row.id] ??= {})[t.name] = rs.map((vs) => (vs ?? []).map((v) => (v === null ? null : round(row.transfer ? mbps(t, v, row.bytes) : v, 3))));
     }
   for (const row of rows) {
     if (!row.transfer) continue;
     for (const t of live) {
       const wall = (samples[row.id]?.[t.name] ?? []).map((v) => (typeof v === "number" ? v : null));
       (transferWallMs[row.id] ??= {})[t.name] = wall.map((v) => round(v, 1));
-      (samples[row.id] ??= {})[t.name] = wall.map((v) => (v === null ? null : mbps(t, v)));
+      (samples[row.id] ??= {})[t.name] = wall.map((v) => (v === null ? null : mbps(t, v, row.bytes)));
     }
   }
 
