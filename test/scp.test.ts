@@ -282,6 +282,32 @@ describe("scp -O when the flash is full", () => {
     const df = await run("ssh", [...ts.sshArgs, HOST, "df"], { timeoutMs: SCP_MS });
     assert.match(df.stdout.toString(), /flash: 262144 bytes, 150000 used \(\d+%\), 112144 free/);
   });
+
+  test("replacing a file that fits only once the old one is gone says to remove it first", async () => {
+    const own = await startTestServer({ flashSize: 256 << 10 });
+    try {
+      const ownFlash = join(own.dir, "flash");
+      const old = randomBytes(150_000);
+      const src = join(local.path, "same.bin");
+      writeFileSync(src, old);
+      assert.equal((await scp(own, [src, `${HOST}:same.bin`])).code, 0);
+      const next = randomBytes(150_000);
+      writeFileSync(src, next);
+      let r = await scp(own, [src, `${HOST}:same.bin`]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /same\.bin: no space left on the flash \(150000 bytes to write, 112144 of 262144 bytes free\); the old "same\.bin" \(150000 bytes\) stays until the new copy is complete: remove it first to make room/);
+      assert.equal(sha256(readFileSync(join(ownFlash, "same.bin"))), sha256(old));
+      // As it says: removed first, the same upload goes in.
+      const rm = await run("ssh", [...own.sshArgs, HOST, "rm same.bin"], { timeoutMs: SCP_MS });
+      assert.equal(rm.code, 0, rm.stderr.toString());
+      r = await scp(own, [src, `${HOST}:same.bin`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(sha256(readFileSync(join(ownFlash, "same.bin"))), sha256(next));
+      assert.deepEqual(temps(ownFlash), []);
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe("scp -O -r onto a flash store with directories", () => {

@@ -346,6 +346,35 @@ describe("SFTP when the flash is full", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readFileSync(join(flash, "keep.bin")), small);
   });
+
+  test("replacing a file that fits only once the old one is gone says to remove it first", async () => {
+    const own = await startTestServer({ flashSize: 256 * 1024 });
+    try {
+      const flash = join(own.dir, "flash");
+      const args = xferArgs(own);
+      const old = randomBytes(150_000);
+      writeFileSync(join(local.path, "a.bin"), old);
+      let r = await run("scp", ["-q", ...args, join(local.path, "a.bin"), `${HOST}:same.bin`], { timeoutMs: XFER_MS });
+      assert.equal(r.code, 0, r.stderr);
+      const next = randomBytes(150_000);
+      writeFileSync(join(local.path, "b.bin"), next);
+      r = await run("scp", ["-q", ...args, join(local.path, "b.bin"), `${HOST}:same.bin`], { timeoutMs: XFER_MS });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /no space left on the flash \(\d+ of 262144 bytes free\); the old "same\.bin" \(150000 bytes\) stays until the new copy is complete: remove it first to make room/);
+      assert.deepEqual(readFileSync(join(flash, "same.bin")), old);
+      assert.deepEqual(tempsIn(flash), []);
+      // As it says: removed first, the same upload goes in.
+      const batch = join(local.path, "rm.batch");
+      writeFileSync(batch, "rm same.bin\n");
+      r = await run("sftp", ["-b", batch, ...args, HOST], { timeoutMs: XFER_MS });
+      assert.equal(r.code, 0, r.stderr);
+      r = await run("scp", ["-q", ...args, join(local.path, "b.bin"), `${HOST}:same.bin`], { timeoutMs: XFER_MS });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(readFileSync(join(flash, "same.bin")), next);
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe("SFTP upload killed halfway", () => {

@@ -199,17 +199,24 @@ export class GatheringHandle implements FileHandle {
   }
 }
 
+/** What a full flash says when removing the file an upload replaces would make room for it. */
+export function replacingHint(target: string, size: number): string {
+  return `the old "${target}" (${size} bytes) stays until the new copy is complete: remove it first to make room`;
+}
+
 /** An upload to the store: writes go to a temp file beside the target; commit() swaps it in. On a
  * store with a write unit the writes are gathered into whole units (GatheringHandle). */
 export class StoreUpload implements Upload {
   private closed = false;
   readonly handle: FileHandle;
   private readonly gathering: GatheringHandle | null;
+  /** `replacing`: the size of the file the upload replaces (0: none), which stays until commit(). */
   constructor(
     private readonly files: Files,
     readonly target: string,
     readonly temp: string,
     handle: FileHandle,
+    private readonly replacing = 0,
   ) {
     const unit = files.store.writeUnit ?? 0;
     this.gathering = unit > 0 ? new GatheringHandle(handle, unit, files.store) : null;
@@ -217,13 +224,30 @@ export class StoreUpload implements Upload {
   }
 
   write(offset: number, data: Uint8Array): void {
-    this.handle.write(offset, data);
+    try {
+      this.handle.write(offset, data);
+    } catch (e) {
+      throw this.explained(e, offset + data.length);
+    }
   }
   size(): number {
     return this.handle.size();
   }
   truncate(size: number): void {
-    this.handle.truncate(size);
+    try {
+      this.handle.truncate(size);
+    } catch (e) {
+      throw this.explained(e, size);
+    }
+  }
+
+  /** A full flash while the old file still holds space that removing it would give: says so, since
+   * the new copy is written beside the old one (the old one stays until the upload completes). */
+  private explained(e: unknown, end: number): unknown {
+    if (!(e instanceof StoreError) || e.code !== "ENOSPC" || this.replacing === 0) return e;
+    const growth = end - this.handle.size();
+    if (growth > this.files.usage().free + this.replacing) return e;
+    return new StoreError("ENOSPC", `${e.message}; ${replacingHint(this.target, this.replacing)}`);
   }
 
   /** Makes the upload the target file (durably), with times if given. */
@@ -398,7 +422,7 @@ export class Files {
       this.release();
       throw e;
     }
-    const upload = new StoreUpload(this, path, temp, handle);
+    const upload = new StoreUpload(this, path, temp, handle, existing?.size ?? 0);
     if (keep && existing) {
       try {
         const from = this.store.open(path, "read");
