@@ -199,24 +199,17 @@ export class GatheringHandle implements FileHandle {
   }
 }
 
-/** What a full flash says when removing the file an upload replaces would make room for it. */
-export function replacingHint(target: string, size: number): string {
-  return `the old "${target}" (${size} bytes) stays until the new copy is complete: remove it first to make room`;
-}
-
 /** An upload to the store: writes go to a temp file beside the target; commit() swaps it in. On a
  * store with a write unit the writes are gathered into whole units (GatheringHandle). */
 export class StoreUpload implements Upload {
   private closed = false;
   readonly handle: FileHandle;
   private readonly gathering: GatheringHandle | null;
-  /** `replacing`: the size of the file the upload replaces (0: none), which stays until commit(). */
   constructor(
     private readonly files: Files,
     readonly target: string,
     readonly temp: string,
     handle: FileHandle,
-    private readonly replacing = 0,
   ) {
     const unit = files.store.writeUnit ?? 0;
     this.gathering = unit > 0 ? new GatheringHandle(handle, unit, files.store) : null;
@@ -241,13 +234,11 @@ export class StoreUpload implements Upload {
     }
   }
 
-  /** A full flash while the old file still holds space that removing it would give: says so, since
-   * the new copy is written beside the old one (the old one stays until the upload completes). */
+  /** A full flash that removing the old target would make room for says so (Files.replaceHint). */
   private explained(e: unknown, end: number): unknown {
-    if (!(e instanceof StoreError) || e.code !== "ENOSPC" || this.replacing === 0) return e;
-    const growth = end - this.handle.size();
-    if (growth > this.files.usage().free + this.replacing) return e;
-    return new StoreError("ENOSPC", `${e.message}; ${replacingHint(this.target, this.replacing)}`);
+    if (!(e instanceof StoreError) || e.code !== "ENOSPC") return e;
+    const hint = this.files.replaceHint(this.target, end - this.handle.size());
+    return hint === "" ? e : new StoreError("ENOSPC", e.message + hint);
   }
 
   /** Makes the upload the target file (durably), with times if given. */
@@ -422,7 +413,7 @@ export class Files {
       this.release();
       throw e;
     }
-    const upload = new StoreUpload(this, path, temp, handle, existing?.size ?? 0);
+    const upload = new StoreUpload(this, path, temp, handle);
     if (keep && existing) {
       try {
         const from = this.store.open(path, "read");
@@ -451,6 +442,15 @@ export class Files {
     } catch {
       // already gone, or the store is failing: recover() retries at the next start
     }
+  }
+
+  /** For a full flash while `path` is replaced by an upload needing `growth` more bytes: since the
+   * new copy is written beside the old one, says so when removing the old one would make room
+   * ("; the old ... remove it first to make room"), else "". */
+  replaceHint(path: string, growth: number): string {
+    const old = this.store.stat(path);
+    if (!old || old.isDirectory || old.size === 0 || growth > this.usage().free + old.size) return "";
+    return `; the old "${path}" (${old.size} bytes) stays until the new copy is complete: remove it first to make room`;
   }
 
   /** Bytes used and free, for `df` and statvfs. */

@@ -13,7 +13,7 @@
 
 import type { SessionContext, SessionProgram } from "../ssh/session.js";
 import { concatBytes, utf8Decode, utf8Encode } from "../ssh/wire.js";
-import { baseName, joinPath, replacingHint, resolvePath, type Files, type Upload } from "./files.js";
+import { baseName, joinPath, resolvePath, type Files, type Upload } from "./files.js";
 import { StoreError, type FileHandle } from "./store.js";
 
 /** Longest control line (T, C, D, E, or a message) we accept, newline included: OpenSSH's buffer. */
@@ -325,9 +325,7 @@ function scpSink(ctx: SessionContext, files: Files, opts: ScpOptions): SessionPr
     // The upload is written beside the old file, so the whole new size must fit next to it.
     const u = files.usage();
     if (size > u.free && !files.special(path)) {
-      const old = files.stat(path);
-      const hint = old && !old.isDirectory && old.size > 0 && size <= u.free + old.size ? `; ${replacingHint(path, old.size)}` : "";
-      return warn(name, `no space left on the flash (${size} bytes to write, ${u.free} of ${u.capacity} bytes free)${hint}`);
+      return warn(name, `no space left on the flash (${size} bytes to write, ${u.free} of ${u.capacity} bytes free)${files.replaceHint(path, size)}`);
     }
     try {
       upload = files.beginUpload(path, false);
